@@ -1,0 +1,108 @@
+# Makefile - builds the spoke agent, its unit tests and fuzzers, and runs the suites.
+#
+#   make            release build in build/release
+#   make test       release + ASan/UBSan builds, unit and e2e tests under both
+#   make demo       a local API server, HAProxy, the agent and sample backends
+#   make bench      benchmarks that print figures
+#   make fuzz       libFuzzer targets, FUZZ_SECONDS each (default 60)
+#   make lint       clang-format check + cppcheck;  make format  rewrites
+#   make deps       installs missing build/test dependencies (Debian packages)
+
+BUILD ?= release
+O := build/$(BUILD)
+CC ?= cc
+PKGS := libcurl jansson openssl yaml-0.1 libcrypt
+
+# Recursive (=) so pkg-config only runs when compiling, after `make deps`.
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS = $(shell pkg-config --libs $(PKGS)) -lev -lpthread
+WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral
+BASE_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -Iagent/src $(PKG_CFLAGS)
+
+ifeq ($(BUILD),asan)
+MODE_CFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+MODE_LDFLAGS := -fsanitize=address,undefined
+else
+MODE_CFLAGS := -O2 -g
+MODE_LDFLAGS :=
+endif
+
+SRCS := $(shell find agent/src -name '*.c' ! -name main.c | sort)
+OBJS := $(SRCS:%.c=$(O)/%.o)
+TEST_SRCS := $(wildcard agent/tests/test_*.c)
+TEST_BINS := $(TEST_SRCS:agent/tests/%.c=$(O)/tests/%)
+FUZZ_SRCS := $(wildcard agent/fuzz/fuzz_*.c)
+FUZZ_SECONDS ?= 60
+
+.PHONY: all test test-unit test-e2e demo demo-stop bench fuzz clean format lint deps check-deps
+
+all: $(O)/spoke $(TEST_BINS)
+
+$(O)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(MODE_CFLAGS) -MMD -MP -c $< -o $@
+
+$(O)/libspoke.a: $(OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(O)/spoke: $(O)/agent/src/main.o $(O)/libspoke.a
+	$(CC) $(MODE_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(O)/tests/%: $(O)/agent/tests/%.o $(O)/libspoke.a
+	@mkdir -p $(dir $@)
+	$(CC) $(MODE_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+-include $(OBJS:.o=.d) $(O)/agent/src/main.d $(TEST_SRCS:agent/tests/%.c=$(O)/agent/tests/%.d)
+
+check-deps:
+	@scripts/deps --check || scripts/deps
+
+deps:
+	scripts/deps
+
+# The whole suite: both builds, unit + e2e, one summary line at the end.
+test: check-deps
+	$(MAKE) BUILD=release all
+	$(MAKE) BUILD=asan all
+	scripts/run-tests
+
+test-unit: check-deps
+	$(MAKE) BUILD=release all
+	scripts/run-tests --unit-only --builds release
+
+test-e2e: check-deps
+	$(MAKE) BUILD=release all
+	scripts/run-tests --e2e-only --builds release
+
+demo: check-deps
+	$(MAKE) BUILD=release all
+	scripts/demo
+
+demo-stop:
+	scripts/demo --stop
+
+bench: check-deps
+	$(MAKE) BUILD=release all
+	scripts/bench
+
+build/fuzz/%: agent/fuzz/%.c $(SRCS)
+	@mkdir -p $(dir $@)
+	clang $(filter-out -D_GNU_SOURCE,$(BASE_CFLAGS)) -D_GNU_SOURCE -O1 -g -fsanitize=fuzzer,address,undefined \
+	    -o $@ $< $(SRCS) $(PKG_LIBS)
+
+fuzz: check-deps $(FUZZ_SRCS:agent/fuzz/%.c=build/fuzz/%)
+	scripts/fuzz $(FUZZ_SECONDS)
+
+FORMAT_FILES = $(shell find agent -name '*.[ch]' | sort)
+
+format:
+	clang-format -i $(FORMAT_FILES)
+
+lint:
+	clang-format --dry-run -Werror $(FORMAT_FILES)
+	cppcheck --quiet --error-exitcode=1 --enable=warning,style,performance,portability \
+	    --std=c11 --inline-suppr --suppress=missingIncludeSystem -Iagent/src agent/src agent/tests agent/fuzz
+
+clean:
+	rm -rf build

@@ -1,0 +1,27 @@
+/*
+ * options.h - the agent's command line: every flag, its default, its help.
+ */
+#ifndef SPOKE_OPTIONS_H
+#define SPOKE_OPTIONS_H
+
+#include <stdio.h>
+
+#include "util/log.h"
+
+struct options {
+    const char *kubeconfig;      /* --kubeconfig, else $KUBECONFIG, in-cluster, ~/.kube/config */
+    const char *context;         /* --context */
+    const char *watch_namespace; /* --watch-namespace; NULL = all */
+    const char *admin_listen;    /* --admin-listen */
+    double debounce_seconds;     /* --debounce-ms / 1000 */
+    enum log_level log_level;
+    enum log_format log_format;
+};
+
+enum options_result { OPTIONS_RUN, OPTIONS_EXIT_OK, OPTIONS_EXIT_ERROR };
+
+/* Fills opts from argv. Prints --help/--version to out and errors to err. */
+enum options_result options_parse(int argc, char **argv, struct options *opts, FILE *out,
+                                  FILE *err);
+
+#endif

@@ -1,0 +1,85 @@
+/* test_options.c - the command line: defaults, every flag, clear errors. */
+#include <stdlib.h>
+
+#include "options.h"
+#include "test.h"
+
+static enum options_result parse(struct options *o, char **argv, char *out, size_t outlen,
+                                 char *err, size_t errlen)
+{
+    int argc = 0;
+    while (argv[argc])
+        argc++;
+    FILE *fo = fmemopen(out, outlen, "w");
+    FILE *fe = fmemopen(err, errlen, "w");
+    enum options_result r = options_parse(argc, argv, o, fo, fe);
+    fclose(fo);
+    fclose(fe);
+    return r;
+}
+
+static void test_defaults(void)
+{
+    struct options o;
+    char out[64] = "", err[64] = "";
+    char *argv[] = {"spoke", NULL};
+    CHECK_INT_EQ(parse(&o, argv, out, sizeof(out), err, sizeof(err)), OPTIONS_RUN);
+    CHECK(o.kubeconfig == NULL);
+    CHECK(o.watch_namespace == NULL);
+    CHECK_STR_EQ(o.admin_listen, "127.0.0.1:10255");
+    CHECK(o.debounce_seconds > 0.099 && o.debounce_seconds < 0.101);
+    CHECK_INT_EQ(o.log_level, LOG_INFO);
+    CHECK_INT_EQ(o.log_format, LOG_FORMAT_TEXT);
+}
+
+static void test_every_flag(void)
+{
+    struct options o;
+    char out[64] = "", err[64] = "";
+    char *argv[] = {"spoke",        "--kubeconfig",   "/k",    "--context",     "c",
+                    "--watch-namespace", "team-a",    "--debounce-ms", "250",   "--admin-listen",
+                    "off",          "--log-level",    "debug", "--log-format",  "json",
+                    NULL};
+    CHECK_INT_EQ(parse(&o, argv, out, sizeof(out), err, sizeof(err)), OPTIONS_RUN);
+    CHECK_STR_EQ(o.kubeconfig, "/k");
+    CHECK_STR_EQ(o.context, "c");
+    CHECK_STR_EQ(o.watch_namespace, "team-a");
+    CHECK(o.debounce_seconds > 0.249 && o.debounce_seconds < 0.251);
+    CHECK(o.admin_listen == NULL);
+    CHECK_INT_EQ(o.log_level, LOG_DEBUG);
+    CHECK_INT_EQ(o.log_format, LOG_FORMAT_JSON);
+}
+
+static void test_help_lists_every_flag(void)
+{
+    struct options o;
+    char out[4096] = "", err[64] = "";
+    char *argv[] = {"spoke", "--help", NULL};
+    CHECK_INT_EQ(parse(&o, argv, out, sizeof(out), err, sizeof(err)), OPTIONS_EXIT_OK);
+    const char *flags[] = {"--kubeconfig", "--context",   "--watch-namespace", "--debounce-ms",
+                           "--admin-listen", "--log-level", "--log-format",    "--help",
+                           "--version"};
+    for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
+        CHECK(strstr(out, flags[i]) != NULL);
+}
+
+static void test_errors_are_clear(void)
+{
+    struct options o;
+    char out[64], err[256];
+    char *bad_level[] = {"spoke", "--log-level", "loud", NULL};
+    CHECK_INT_EQ(parse(&o, bad_level, out, sizeof(out), err, sizeof(err)), OPTIONS_EXIT_ERROR);
+    CHECK(strstr(err, "--log-level") && strstr(err, "loud"));
+    char *bad_ms[] = {"spoke", "--debounce-ms", "-5", NULL};
+    CHECK_INT_EQ(parse(&o, bad_ms, out, sizeof(out), err, sizeof(err)), OPTIONS_EXIT_ERROR);
+    CHECK(strstr(err, "--debounce-ms") != NULL);
+    char *unknown[] = {"spoke", "--frobnicate", NULL};
+    CHECK_INT_EQ(parse(&o, unknown, out, sizeof(out), err, sizeof(err)), OPTIONS_EXIT_ERROR);
+    CHECK(strstr(err, "--frobnicate") != NULL);
+    char *stray[] = {"spoke", "extra", NULL};
+    CHECK_INT_EQ(parse(&o, stray, out, sizeof(out), err, sizeof(err)), OPTIONS_EXIT_ERROR);
+    CHECK(strstr(err, "extra") != NULL);
+}
+
+TEST_MAIN(TEST_CASE(test_defaults), TEST_CASE(test_every_flag), TEST_CASE(test_help_lists_every_flag),
+          TEST_CASE(test_errors_are_clear))

@@ -1,0 +1,1 @@
+"""Shared pieces of spoke's end-to-end tests: processes, waiting, kubectl."""
