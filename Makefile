@@ -28,7 +28,9 @@ MODE_LDFLAGS :=
 endif
 
 SRCS := $(shell find agent/src -name '*.c' ! -name main.c | sort)
-OBJS := $(SRCS:%.c=$(O)/%.o)
+# Text files compiled into the agent (scripts/embed): the HAProxy template.
+GEN_SRCS := $(O)/gen/haproxy_cfg_template.c
+OBJS := $(SRCS:%.c=$(O)/%.o) $(GEN_SRCS:.c=.o)
 TEST_SRCS := $(wildcard agent/tests/test_*.c)
 TEST_BINS := $(TEST_SRCS:agent/tests/%.c=$(O)/tests/%)
 FUZZ_SRCS := $(wildcard agent/fuzz/fuzz_*.c)
@@ -41,6 +43,13 @@ all: $(O)/spoke $(TEST_BINS)
 $(O)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) $(MODE_CFLAGS) -MMD -MP -c $< -o $@
+
+$(O)/gen/haproxy_cfg_template.c: haproxy/haproxy.cfg.in scripts/embed
+	@mkdir -p $(dir $@)
+	scripts/embed haproxy_cfg_template $< > $@
+
+$(O)/gen/%.o: $(O)/gen/%.c
+	$(CC) $(BASE_CFLAGS) $(MODE_CFLAGS) -c $< -o $@
 
 $(O)/libspoke.a: $(OBJS)
 	@rm -f $@
@@ -86,10 +95,14 @@ bench: check-deps
 	$(MAKE) BUILD=release all
 	scripts/bench
 
-build/fuzz/%: agent/fuzz/%.c $(SRCS)
+build/fuzz/%: agent/fuzz/%.c $(SRCS) build/fuzz/gen/haproxy_cfg_template.c
 	@mkdir -p $(dir $@)
-	clang $(filter-out -D_GNU_SOURCE,$(BASE_CFLAGS)) -D_GNU_SOURCE -O1 -g -fsanitize=fuzzer,address,undefined \
-	    -o $@ $< $(SRCS) $(PKG_LIBS)
+	clang $(BASE_CFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined \
+	    -o $@ $< $(SRCS) build/fuzz/gen/haproxy_cfg_template.c $(PKG_LIBS)
+
+build/fuzz/gen/haproxy_cfg_template.c: haproxy/haproxy.cfg.in scripts/embed
+	@mkdir -p $(dir $@)
+	scripts/embed haproxy_cfg_template $< > $@
 
 fuzz: check-deps $(FUZZ_SRCS:agent/fuzz/%.c=build/fuzz/%)
 	scripts/fuzz $(FUZZ_SECONDS)

@@ -1,0 +1,152 @@
+/*
+ * config_render.c - renders haproxy.cfg from the built-in template and
+ * prepares the state directory (see config_render.h).
+ */
+#include "haproxy/config_render.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "haproxy/atomic_file.h"
+#include "haproxy/self_signed.h"
+#include "util/strbuf.h"
+
+void pool_backend_name(const char *profile, unsigned i, char *buf, size_t len)
+{
+    snprintf(buf, len, "pool_%s_%04u", profile, i);
+}
+
+static void render_pools(struct strbuf *out, const struct haproxy_render_params *p)
+{
+    for (size_t k = 0; k < p->n_profiles; k++) {
+        const struct pool_profile *prof = &p->profiles[k];
+        for (unsigned i = 1; i <= prof->count; i++) {
+            char name[128];
+            pool_backend_name(prof->name, i, name, sizeof(name));
+            strbuf_printf(out, "backend %s\n", name);
+            const char *line = prof->settings;
+            while (line && *line) {
+                const char *nl = strchr(line, '\n');
+                size_t n = nl ? (size_t)(nl - line) : strlen(line);
+                if (n)
+                    strbuf_printf(out, "    %.*s\n", (int)n, line);
+                line = nl ? nl + 1 : NULL;
+            }
+            strbuf_append(out, "\n", 1);
+        }
+    }
+}
+
+/* Appends the value of placeholder name; -1 if it is unknown. */
+static int render_placeholder(struct strbuf *out, const char *name, size_t n,
+                              const struct haproxy_render_params *p)
+{
+    char num[32];
+#define IS(s) (n == sizeof(s) - 1 && memcmp(name, s, n) == 0)
+    if (IS("STATE_DIR")) {
+        strbuf_puts(out, p->state_dir);
+    } else if (IS("BIND_ADDR")) {
+        strbuf_puts(out, strcmp(p->bind_addr, "*") == 0 ? "" : p->bind_addr);
+    } else if (IS("HTTP_PORT")) {
+        snprintf(num, sizeof(num), "%d", p->http_port);
+        strbuf_puts(out, num);
+    } else if (IS("HTTPS_PORT")) {
+        snprintf(num, sizeof(num), "%d", p->https_port);
+        strbuf_puts(out, num);
+    } else if (IS("MAXCONN")) {
+        snprintf(num, sizeof(num), "%d", p->maxconn);
+        strbuf_puts(out, num);
+    } else if (IS("POOLS")) {
+        render_pools(out, p);
+    } else {
+        return -1;
+    }
+#undef IS
+    return 0;
+}
+
+char *haproxy_config_render(const char *tmpl, const struct haproxy_render_params *p, char *err,
+                            size_t errlen)
+{
+    struct strbuf out = STRBUF_INIT;
+    const char *s = tmpl;
+    while (*s) {
+        const char *at = strchr(s, '@');
+        if (!at) {
+            strbuf_puts(&out, s);
+            break;
+        }
+        strbuf_append(&out, s, (size_t)(at - s));
+        const char *end = strchr(at + 1, '@');
+        size_t n = end ? (size_t)(end - at - 1) : 0;
+        if (!end || render_placeholder(&out, at + 1, n, p) < 0) {
+            snprintf(err, errlen, "template: unknown placeholder @%.*s@", (int)(end ? n : 16),
+                     at + 1);
+            strbuf_free(&out);
+            return NULL;
+        }
+        s = end + 1;
+    }
+    return strbuf_take(&out);
+}
+
+static int make_dir(const char *path, char *err, size_t errlen)
+{
+    if (mkdir(path, 0755) == 0 || errno == EEXIST)
+        return 0;
+    snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));
+    return -1;
+}
+
+/* Creates an empty file unless it exists. */
+static int ensure_file(const char *path, char *err, size_t errlen)
+{
+    struct stat st;
+    if (stat(path, &st) == 0)
+        return 0;
+    int rc = atomic_file_write(path, "", 0, 0644);
+    if (rc < 0) {
+        snprintf(err, errlen, "cannot create %s: %s", path, strerror(-rc));
+        return -1;
+    }
+    return 0;
+}
+
+int haproxy_state_prepare(const struct haproxy_render_params *p, char *err, size_t errlen)
+{
+    static const char *const files[] = {"maps/exact.map", "maps/prefix.map", "maps/default.map",
+                                        "certs.list"};
+    char path[4096];
+    if (make_dir(p->state_dir, err, errlen) < 0)
+        return -1;
+    snprintf(path, sizeof(path), "%s/maps", p->state_dir);
+    if (make_dir(path, err, errlen) < 0)
+        return -1;
+    snprintf(path, sizeof(path), "%s/certs", p->state_dir);
+    if (make_dir(path, err, errlen) < 0)
+        return -1;
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        snprintf(path, sizeof(path), "%s/%s", p->state_dir, files[i]);
+        if (ensure_file(path, err, errlen) < 0)
+            return -1;
+    }
+    snprintf(path, sizeof(path), "%s/certs/default.pem", p->state_dir);
+    struct stat st;
+    if (stat(path, &st) != 0 && self_signed_write(path, "spoke default certificate", err, errlen) < 0)
+        return -1;
+
+    char *cfg = haproxy_config_render(haproxy_cfg_template, p, err, errlen);
+    if (!cfg)
+        return -1;
+    snprintf(path, sizeof(path), "%s/haproxy.cfg", p->state_dir);
+    int rc = atomic_file_write(path, cfg, strlen(cfg), 0644);
+    free(cfg);
+    if (rc < 0) {
+        snprintf(err, errlen, "cannot write %s: %s", path, strerror(-rc));
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,108 @@
+/*
+ * test_config_render.c - the HAProxy configuration the agent renders: every
+ * placeholder filled, pools declared, state files laid out, and the result
+ * accepted by the real haproxy binary (haproxy -c).
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "haproxy/config_render.h"
+#include "test.h"
+
+static const struct pool_profile profiles[] = {
+    {"rr", "balance roundrobin", 3},
+    {"lc", "balance leastconn\ncookie SPOKE insert indirect nocache", 2},
+};
+
+static struct haproxy_render_params params(const char *dir)
+{
+    return (struct haproxy_render_params){
+        .state_dir = dir,
+        .bind_addr = "127.0.0.1",
+        .http_port = 18080,
+        .https_port = 18443,
+        .maxconn = 1000,
+        .profiles = profiles,
+        .n_profiles = 2,
+    };
+}
+
+static void test_placeholders_and_pools(void)
+{
+    struct haproxy_render_params p = params("/state");
+    char err[256];
+    char *cfg = haproxy_config_render(haproxy_cfg_template, &p, err, sizeof(err));
+    CHECK(cfg != NULL);
+    if (!cfg)
+        return;
+    CHECK(strchr(cfg, '@') == NULL);
+    CHECK(strstr(cfg, "bind 127.0.0.1:18080\n") != NULL);
+    CHECK(strstr(cfg, "bind 127.0.0.1:18443 ssl crt /state/certs/default.pem") != NULL);
+    CHECK(strstr(cfg, "map_beg(/state/maps/prefix.map)") != NULL);
+    CHECK(strstr(cfg, "backend pool_rr_0003\n    balance roundrobin\n") != NULL);
+    CHECK(strstr(cfg, "backend pool_rr_0004") == NULL);
+    CHECK(strstr(cfg, "backend pool_lc_0002\n    balance leastconn\n    cookie SPOKE") != NULL);
+    CHECK(strstr(cfg, "maxconn 1000\n") != NULL);
+    free(cfg);
+}
+
+static void test_unknown_placeholder_is_an_error(void)
+{
+    struct haproxy_render_params p = params("/state");
+    char err[256] = "";
+    CHECK(haproxy_config_render("a @NOPE@ b", &p, err, sizeof(err)) == NULL);
+    CHECK(strstr(err, "@NOPE@") != NULL);
+    CHECK(haproxy_config_render("a @unterminated", &p, err, sizeof(err)) == NULL);
+}
+
+static void test_bind_all_addresses(void)
+{
+    struct haproxy_render_params p = params("/s");
+    p.bind_addr = "*";
+    char err[256];
+    char *cfg = haproxy_config_render("bind @BIND_ADDR@:@HTTP_PORT@", &p, err, sizeof(err));
+    CHECK_STR_EQ(cfg, "bind :18080");
+    free(cfg);
+}
+
+static int run(const char *cmd)
+{
+    int st = system(cmd);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void test_state_dir_and_haproxy_accepts_it(void)
+{
+    char dir[] = "/tmp/spoke-cfg-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    struct haproxy_render_params p = params(dir);
+    char err[512] = "";
+    CHECK_INT_EQ(haproxy_state_prepare(&p, err, sizeof(err)), 0);
+    if (err[0])
+        printf("# %s\n", err);
+    const char *files[] = {"haproxy.cfg", "maps/exact.map", "maps/prefix.map",
+                           "maps/default.map", "certs.list", "certs/default.pem"};
+    char path[512], cmd[1024];
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        struct stat st;
+        snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+        CHECK(stat(path, &st) == 0);
+    }
+    /* Existing maps are kept: they hold the last routing. */
+    snprintf(cmd, sizeof(cmd), "echo 'a.example/ pool_rr_0001|r1|' > %s/maps/prefix.map", dir);
+    CHECK_INT_EQ(run(cmd), 0);
+    CHECK_INT_EQ(haproxy_state_prepare(&p, err, sizeof(err)), 0);
+    snprintf(cmd, sizeof(cmd), "grep -q pool_rr_0001 %s/maps/prefix.map", dir);
+    CHECK_INT_EQ(run(cmd), 0);
+
+    snprintf(cmd, sizeof(cmd), "haproxy -c -q -f %s/haproxy.cfg", dir);
+    CHECK_INT_EQ(run(cmd), 0);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    CHECK_INT_EQ(run(cmd), 0);
+}
+
+TEST_MAIN(TEST_CASE(test_placeholders_and_pools), TEST_CASE(test_unknown_placeholder_is_an_error),
+          TEST_CASE(test_bind_all_addresses), TEST_CASE(test_state_dir_and_haproxy_accepts_it))
