@@ -20,6 +20,21 @@ static const char usage[] =
     "  --watch-namespace NS      watch only this namespace (default: all namespaces)\n"
     "  --debounce-ms N           wait N ms after a change before reconciling (default 100)\n"
     "\n"
+    "HAProxy:\n"
+    "  --state-dir DIR           where haproxy.cfg, maps and certificates live\n"
+    "                            (default /var/lib/spoke)\n"
+    "  --manage-haproxy          start and supervise HAProxy (master-worker) from the agent;\n"
+    "                            without it, attach to an HAProxy that runs STATE_DIR/haproxy.cfg\n"
+    "  --haproxy-bin PATH        the haproxy binary for --manage-haproxy (default haproxy)\n"
+    "  --haproxy-socket ADDR     HAProxy's runtime API (default STATE_DIR/admin.sock)\n"
+    "  --bind-address ADDR       address HAProxy listens on (default * = all)\n"
+    "  --http-port N             HTTP port (default 80)\n"
+    "  --https-port N            HTTPS port (default 443)\n"
+    "  --pool-size N             backends declared per profile before a reload is needed\n"
+    "                            (default 64; grows by doubling when exhausted)\n"
+    "  --ingress-class NAME      serve Ingresses of this IngressClass (default spoke)\n"
+    "  --watch-only              watch the API and keep the cache, drive no HAProxy\n"
+    "\n"
     "Operations:\n"
     "  --admin-listen ADDR       local admin HTTP server, HOST:PORT (default 127.0.0.1:10255);\n"
     "                            GET /debug/store dumps the object cache (Secret values\n"
@@ -40,6 +55,16 @@ enum {
     OPT_LOG_LEVEL,
     OPT_LOG_FORMAT,
     OPT_VERSION,
+    OPT_WATCH_ONLY,
+    OPT_STATE_DIR,
+    OPT_MANAGE_HAPROXY,
+    OPT_HAPROXY_BIN,
+    OPT_HAPROXY_SOCKET,
+    OPT_BIND_ADDRESS,
+    OPT_HTTP_PORT,
+    OPT_HTTPS_PORT,
+    OPT_INGRESS_CLASS,
+    OPT_POOL_SIZE,
 };
 
 static const struct option long_options[] = {
@@ -50,6 +75,16 @@ static const struct option long_options[] = {
     {"admin-listen", required_argument, NULL, OPT_ADMIN_LISTEN},
     {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
     {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
+    {"watch-only", no_argument, NULL, OPT_WATCH_ONLY},
+    {"state-dir", required_argument, NULL, OPT_STATE_DIR},
+    {"manage-haproxy", no_argument, NULL, OPT_MANAGE_HAPROXY},
+    {"haproxy-bin", required_argument, NULL, OPT_HAPROXY_BIN},
+    {"haproxy-socket", required_argument, NULL, OPT_HAPROXY_SOCKET},
+    {"bind-address", required_argument, NULL, OPT_BIND_ADDRESS},
+    {"http-port", required_argument, NULL, OPT_HTTP_PORT},
+    {"https-port", required_argument, NULL, OPT_HTTPS_PORT},
+    {"ingress-class", required_argument, NULL, OPT_INGRESS_CLASS},
+    {"pool-size", required_argument, NULL, OPT_POOL_SIZE},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -65,6 +100,25 @@ static int parse_ms(const char *s, double *out)
     return 0;
 }
 
+/* An integer in [min, max]; -1 otherwise. */
+static int parse_int(const char *s, int min, int max, int *out)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (*s == '\0' || *end != '\0' || v < min || v > max)
+        return -1;
+    *out = (int)v;
+    return 0;
+}
+
+static int int_option(const char *name, const char *arg, int min, int max, int *out, FILE *err)
+{
+    if (parse_int(arg, min, max, out) == 0)
+        return 0;
+    fprintf(err, "spoke: --%s: '%s' is not a number from %d to %d\n", name, arg, min, max);
+    return -1;
+}
+
 enum options_result options_parse(int argc, char **argv, struct options *opts, FILE *out,
                                   FILE *err)
 {
@@ -73,6 +127,13 @@ enum options_result options_parse(int argc, char **argv, struct options *opts, F
         .debounce_seconds = 0.1,
         .log_level = LOG_INFO,
         .log_format = LOG_FORMAT_TEXT,
+        .state_dir = "/var/lib/spoke",
+        .haproxy_bin = "haproxy",
+        .bind_address = "*",
+        .http_port = 80,
+        .https_port = 443,
+        .ingress_class = "spoke",
+        .pool_size = 64,
     };
     optind = 1;
     opterr = 0;
@@ -110,6 +171,39 @@ enum options_result options_parse(int argc, char **argv, struct options *opts, F
                 fprintf(err, "spoke: --log-format: '%s' is not text or json\n", optarg);
                 return OPTIONS_EXIT_ERROR;
             }
+            break;
+        case OPT_WATCH_ONLY:
+            opts->watch_only = 1;
+            break;
+        case OPT_STATE_DIR:
+            opts->state_dir = optarg;
+            break;
+        case OPT_MANAGE_HAPROXY:
+            opts->manage_haproxy = 1;
+            break;
+        case OPT_HAPROXY_BIN:
+            opts->haproxy_bin = optarg;
+            break;
+        case OPT_HAPROXY_SOCKET:
+            opts->haproxy_socket = optarg;
+            break;
+        case OPT_BIND_ADDRESS:
+            opts->bind_address = optarg;
+            break;
+        case OPT_HTTP_PORT:
+            if (int_option("http-port", optarg, 1, 65535, &opts->http_port, err) < 0)
+                return OPTIONS_EXIT_ERROR;
+            break;
+        case OPT_HTTPS_PORT:
+            if (int_option("https-port", optarg, 1, 65535, &opts->https_port, err) < 0)
+                return OPTIONS_EXIT_ERROR;
+            break;
+        case OPT_INGRESS_CLASS:
+            opts->ingress_class = optarg;
+            break;
+        case OPT_POOL_SIZE:
+            if (int_option("pool-size", optarg, 1, 4096, &opts->pool_size, err) < 0)
+                return OPTIONS_EXIT_ERROR;
             break;
         case 'h':
             fputs(usage, out);

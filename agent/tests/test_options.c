@@ -30,6 +30,31 @@ static void test_defaults(void)
     CHECK(o.debounce_seconds > 0.099 && o.debounce_seconds < 0.101);
     CHECK_INT_EQ(o.log_level, LOG_INFO);
     CHECK_INT_EQ(o.log_format, LOG_FORMAT_TEXT);
+    CHECK_STR_EQ(o.state_dir, "/var/lib/spoke");
+    CHECK_INT_EQ(o.http_port, 80);
+    CHECK_INT_EQ(o.https_port, 443);
+    CHECK_STR_EQ(o.ingress_class, "spoke");
+    CHECK(!o.manage_haproxy && !o.watch_only && o.haproxy_socket == NULL);
+}
+
+static void test_haproxy_flags(void)
+{
+    struct options o;
+    char out[64] = "", err[64] = "";
+    char *argv[] = {"spoke", "--state-dir", "/s", "--manage-haproxy", "--haproxy-bin", "/hb",
+                    "--haproxy-socket", "/s/a.sock", "--bind-address", "127.0.0.1",
+                    "--http-port", "18080", "--https-port", "18443", "--pool-size", "8",
+                    "--ingress-class", "edge", "--watch-only", NULL};
+    CHECK_INT_EQ(parse(&o, argv, out, sizeof(out), err, sizeof(err)), OPTIONS_RUN);
+    CHECK_STR_EQ(o.state_dir, "/s");
+    CHECK(o.manage_haproxy && o.watch_only);
+    CHECK_STR_EQ(o.haproxy_bin, "/hb");
+    CHECK_STR_EQ(o.haproxy_socket, "/s/a.sock");
+    CHECK_STR_EQ(o.bind_address, "127.0.0.1");
+    CHECK_INT_EQ(o.http_port, 18080);
+    CHECK_INT_EQ(o.https_port, 18443);
+    CHECK_INT_EQ(o.pool_size, 8);
+    CHECK_STR_EQ(o.ingress_class, "edge");
 }
 
 static void test_every_flag(void)
@@ -53,12 +78,14 @@ static void test_every_flag(void)
 static void test_help_lists_every_flag(void)
 {
     struct options o;
-    char out[4096] = "", err[64] = "";
+    char out[8192] = "", err[64] = "";
     char *argv[] = {"spoke", "--help", NULL};
     CHECK_INT_EQ(parse(&o, argv, out, sizeof(out), err, sizeof(err)), OPTIONS_EXIT_OK);
     const char *flags[] = {"--kubeconfig", "--context",   "--watch-namespace", "--debounce-ms",
                            "--admin-listen", "--log-level", "--log-format",    "--help",
-                           "--version"};
+                           "--version", "--state-dir", "--manage-haproxy", "--haproxy-bin",
+                           "--haproxy-socket", "--bind-address", "--http-port", "--https-port",
+                           "--pool-size", "--ingress-class", "--watch-only"};
     for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
         CHECK(strstr(out, flags[i]) != NULL);
 }
@@ -76,10 +103,13 @@ static void test_errors_are_clear(void)
     char *unknown[] = {"spoke", "--frobnicate", NULL};
     CHECK_INT_EQ(parse(&o, unknown, out, sizeof(out), err, sizeof(err)), OPTIONS_EXIT_ERROR);
     CHECK(strstr(err, "--frobnicate") != NULL);
+    char *bad_port[] = {"spoke", "--http-port", "70000", NULL};
+    CHECK_INT_EQ(parse(&o, bad_port, out, sizeof(out), err, sizeof(err)), OPTIONS_EXIT_ERROR);
+    CHECK(strstr(err, "--http-port") && strstr(err, "70000"));
     char *stray[] = {"spoke", "extra", NULL};
     CHECK_INT_EQ(parse(&o, stray, out, sizeof(out), err, sizeof(err)), OPTIONS_EXIT_ERROR);
     CHECK(strstr(err, "extra") != NULL);
 }
 
-TEST_MAIN(TEST_CASE(test_defaults), TEST_CASE(test_every_flag), TEST_CASE(test_help_lists_every_flag),
+TEST_MAIN(TEST_CASE(test_defaults), TEST_CASE(test_every_flag), TEST_CASE(test_haproxy_flags), TEST_CASE(test_help_lists_every_flag),
           TEST_CASE(test_errors_are_clear))

@@ -31,7 +31,7 @@ struct haproxy_supervisor {
 static pid_t spawn(const char *bin, char *const argv[], char *err, size_t errlen)
 {
     pid_t pid;
-    int rc = posix_spawn(&pid, bin, NULL, NULL, argv, environ);
+    int rc = posix_spawnp(&pid, bin, NULL, NULL, argv, environ);
     if (rc != 0) {
         snprintf(err, errlen, "cannot run %s: %s", bin, strerror(rc));
         return -1;
