@@ -17,6 +17,7 @@
 #include "kube/cache.h"
 #include "kube/http.h"
 #include "kube/kubeconfig.h"
+#include "router.h"
 #include "util/log.h"
 
 struct agent {
@@ -25,6 +26,7 @@ struct agent {
     struct kube_http *http;
     struct kube_cache *cache;
     struct admin_server *admin;
+    struct router *router; /* NULL with --watch-only */
     ev_signal sigterm, sigint;
 };
 
@@ -35,6 +37,8 @@ static void on_cache_change(void *ud, unsigned long events)
              events, store_count(kube_cache_store(a->cache, &KUBE_INGRESSES)),
              store_count(kube_cache_store(a->cache, &KUBE_SERVICES)),
              store_count(kube_cache_store(a->cache, &KUBE_ENDPOINTSLICES)));
+    if (a->router)
+        router_update(a->router);
 }
 
 static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
@@ -67,9 +71,10 @@ static int load_config(const struct options *opts, struct kube_config *cfg)
 
 static const struct admin_route *admin_routes(struct agent *a, size_t *n)
 {
-    static struct admin_route routes[1];
+    static struct admin_route routes[2];
     routes[0] = (struct admin_route){"/debug/store", debug_store_handler, a->cache};
-    *n = 1;
+    routes[1] = (struct admin_route){"/debug/routing", router_debug_handler, a->router};
+    *n = a->router ? 2 : 1;
     return routes;
 }
 
@@ -83,6 +88,8 @@ static int agent_start(struct agent *a, const struct options *opts)
     a->cache = kube_cache_new(a->loop, a->http, opts->watch_namespace, opts->debounce_seconds,
                               on_cache_change, a);
     if (!a->cache)
+        return -1;
+    if (!opts->watch_only && !(a->router = router_new(a->loop, opts, a->cache)))
         return -1;
     if (opts->admin_listen) {
         char err[256];
@@ -105,6 +112,7 @@ static int agent_start(struct agent *a, const struct options *opts)
 static void agent_stop(struct agent *a)
 {
     admin_server_stop(a->admin);
+    router_free(a->router);
     kube_cache_free(a->cache);
     kube_http_free(a->http);
     kube_config_free(&a->cfg);

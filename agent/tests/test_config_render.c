@@ -10,12 +10,29 @@
 #include <unistd.h>
 
 #include "haproxy/config_render.h"
+#include "haproxy/pools.h"
 #include "test.h"
 
-static const struct pool_profile profiles[] = {
-    {"rr", "balance roundrobin", 3},
-    {"lc", "balance leastconn\ncookie SPOKE insert indirect nocache", 2},
-};
+static struct pools *test_pools(void)
+{
+    static struct pools *p;
+    if (!p) {
+        p = pools_new(3);
+        pools_add_profile(p, "http-roundrobin");
+        pools_add_profile(p, "h2-leastconn-cookie");
+        pools_grow(p, "h2-leastconn-cookie"); /* 6 */
+        pools_assign(p, "http-roundrobin", "demo_hello_80");
+    }
+    return p;
+}
+
+static void servers(void *ud, const char *backend, const char *profile, struct strbuf *out)
+{
+    (void)ud;
+    (void)profile;
+    if (strcmp(backend, "pool_http-roundrobin_0001") == 0)
+        strbuf_puts(out, "    server ep-127.0.1.1-8080 127.0.1.1:8080\n");
+}
 
 static struct haproxy_render_params params(const char *dir)
 {
@@ -24,9 +41,8 @@ static struct haproxy_render_params params(const char *dir)
         .bind_addr = "127.0.0.1",
         .http_port = 18080,
         .https_port = 18443,
-        .maxconn = 1000,
-        .profiles = profiles,
-        .n_profiles = 2,
+        .pools = test_pools(),
+        .servers = servers,
     };
 }
 
@@ -41,11 +57,14 @@ static void test_placeholders_and_pools(void)
     CHECK(strchr(cfg, '@') == NULL);
     CHECK(strstr(cfg, "bind 127.0.0.1:18080\n") != NULL);
     CHECK(strstr(cfg, "bind 127.0.0.1:18443 ssl crt /state/certs/default.pem") != NULL);
-    CHECK(strstr(cfg, "map_beg(/state/maps/prefix.map)") != NULL);
-    CHECK(strstr(cfg, "backend pool_rr_0003\n    balance roundrobin\n") != NULL);
-    CHECK(strstr(cfg, "backend pool_rr_0004") == NULL);
-    CHECK(strstr(cfg, "backend pool_lc_0002\n    balance leastconn\n    cookie SPOKE") != NULL);
-    CHECK(strstr(cfg, "maxconn 1000\n") != NULL);
+    CHECK(strstr(cfg, "map_beg(/state/maps/routes.map)") != NULL);
+    CHECK(strstr(cfg, "backend pool_http-roundrobin_0001\n    # serves demo_hello_80\n"
+                      "    balance roundrobin\n") != NULL);
+    CHECK(strstr(cfg, "    server ep-127.0.1.1-8080 127.0.1.1:8080\n") != NULL);
+    CHECK(strstr(cfg, "backend pool_http-roundrobin_0003\n    balance roundrobin\n") != NULL);
+    CHECK(strstr(cfg, "backend pool_http-roundrobin_0004") == NULL);
+    CHECK(strstr(cfg, "backend pool_h2-leastconn-cookie_0006\n    balance leastconn\n"
+                      "    cookie SPOKEAFFINITY") != NULL);
     free(cfg);
 }
 
@@ -83,8 +102,7 @@ static void test_state_dir_and_haproxy_accepts_it(void)
     CHECK_INT_EQ(haproxy_state_prepare(&p, err, sizeof(err)), 0);
     if (err[0])
         printf("# %s\n", err);
-    const char *files[] = {"haproxy.cfg", "maps/exact.map", "maps/prefix.map",
-                           "maps/default.map", "certs.list", "certs/default.pem"};
+    const char *files[] = {"haproxy.cfg", "maps/routes.map", "certs.list", "certs/default.pem"};
     char path[512], cmd[1024];
     for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
         struct stat st;
@@ -92,10 +110,10 @@ static void test_state_dir_and_haproxy_accepts_it(void)
         CHECK(stat(path, &st) == 0);
     }
     /* Existing maps are kept: they hold the last routing. */
-    snprintf(cmd, sizeof(cmd), "echo 'a.example/ pool_rr_0001|r1|' > %s/maps/prefix.map", dir);
+    snprintf(cmd, sizeof(cmd), "echo '^a.example/ pool_rr_0001|r1|' > %s/maps/routes.map", dir);
     CHECK_INT_EQ(run(cmd), 0);
     CHECK_INT_EQ(haproxy_state_prepare(&p, err, sizeof(err)), 0);
-    snprintf(cmd, sizeof(cmd), "grep -q pool_rr_0001 %s/maps/prefix.map", dir);
+    snprintf(cmd, sizeof(cmd), "grep -q pool_rr_0001 %s/maps/routes.map", dir);
     CHECK_INT_EQ(run(cmd), 0);
 
     snprintf(cmd, sizeof(cmd), "haproxy -c -q -f %s/haproxy.cfg", dir);

@@ -81,7 +81,7 @@ static void test_diff(void)
     server_spec_init(&want[1], "127.0.1.3", 8080, 1, false);
     server_spec_init(&want[2], "fd00::4", 8080, 2, false);
     struct strbuf cmds = STRBUF_INIT;
-    size_t n = servers_diff("pool_rr_0001", "", have, 3, want, 3, &cmds);
+    size_t n = servers_diff("pool_rr_0001", "http-roundrobin", have, 3, want, 3, &cmds);
     CHECK_STR_EQ(cmds.data, "set server pool_rr_0001/ep-127.0.1.1-8080 state maint\n"
                             "del server pool_rr_0001/ep-127.0.1.1-8080\n"
                             "set server pool_rr_0001/ep-127.0.1.2-8080 state drain\n"
@@ -90,11 +90,12 @@ static void test_diff(void)
                             "set server pool_rr_0001/ep-fd00__4-8080 state ready\n");
     CHECK_INT_EQ(n, 6);
     strbuf_reset(&cmds);
-    CHECK_INT_EQ(servers_diff("b", "proto h2", NULL, 0, want + 1, 1, &cmds), 2);
-    CHECK_STR_EQ(cmds.data, "add server b/ep-127.0.1.3-8080 127.0.1.3:8080 weight 1 proto h2\n"
+    CHECK_INT_EQ(servers_diff("b", "h2-roundrobin-cookie", NULL, 0, want + 1, 1, &cmds), 2);
+    CHECK_STR_EQ(cmds.data, "add server b/ep-127.0.1.3-8080 127.0.1.3:8080 weight 1 proto h2 cookie "
+                            "ep-127.0.1.3-8080\n"
                             "set server b/ep-127.0.1.3-8080 state ready\n");
     strbuf_reset(&cmds);
-    CHECK_INT_EQ(servers_diff("b", "", want, 3, want, 3, &cmds), 0);
+    CHECK_INT_EQ(servers_diff("b", NULL, want, 3, want, 3, &cmds), 0);
     strbuf_free(&cmds);
 }
 

@@ -22,8 +22,10 @@ def spoke_bin():
 
 
 class Agent:
-    def __init__(self, workdir, kubeconfig, extra_args=(), name="agent"):
+    def __init__(self, workdir, kubeconfig, extra_args=(), name="agent", watch_only=True):
+        """watch_only: run without HAProxy (the Kubernetes side alone)."""
         self.dir = workdir
+        self.watch_only = watch_only
         self.kubeconfig = kubeconfig
         self.extra_args = list(extra_args)
         self.log_path = os.path.join(workdir, f"{name}.log")
@@ -35,6 +37,8 @@ class Agent:
         args = [spoke_bin(), "--kubeconfig", self.kubeconfig,
                 "--admin-listen", f"127.0.0.1:{self.admin_port}",
                 "--debounce-ms", "20", "--log-level", "debug"] + self.extra_args
+        if self.watch_only:
+            args.append("--watch-only")
         env = dict(os.environ)
         env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
         env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")

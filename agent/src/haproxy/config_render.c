@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 
 #include "haproxy/atomic_file.h"
+#include "haproxy/pools.h"
+#include "haproxy/profiles.h"
 #include "haproxy/self_signed.h"
 #include "util/strbuf.h"
 
@@ -21,22 +23,29 @@ void pool_backend_name(const char *profile, unsigned i, char *buf, size_t len)
 
 static void render_pools(struct strbuf *out, const struct haproxy_render_params *p)
 {
-    for (size_t k = 0; k < p->n_profiles; k++) {
-        const struct pool_profile *prof = &p->profiles[k];
-        for (unsigned i = 1; i <= prof->count; i++) {
-            char name[128];
-            pool_backend_name(prof->name, i, name, sizeof(name));
+    for (size_t i = 0; p->pools && i < pools_n_profiles(p->pools); i++) {
+        const char *profile = pools_profile(p->pools, i);
+        struct strbuf lines = STRBUF_INIT;
+        if (profile_backend_lines(profile, &lines) < 0)
+            continue; /* never assigned: pools only holds valid profiles */
+        for (unsigned j = 0; j < pools_size(p->pools, i); j++) {
+            char name[256];
+            pools_slot_name(p->pools, i, j, name, sizeof(name));
             strbuf_printf(out, "backend %s\n", name);
-            const char *line = prof->settings;
-            while (line && *line) {
-                const char *nl = strchr(line, '\n');
-                size_t n = nl ? (size_t)(nl - line) : strlen(line);
-                if (n)
-                    strbuf_printf(out, "    %.*s\n", (int)n, line);
-                line = nl ? nl + 1 : NULL;
+            const char *owner = pools_slot_owner(p->pools, i, j);
+            if (owner)
+                strbuf_printf(out, "    # serves %s\n", owner);
+            for (const char *l = lines.data; l && *l;) {
+                const char *nl = strchr(l, '\n');
+                size_t n = nl ? (size_t)(nl - l) : strlen(l);
+                strbuf_printf(out, "    %.*s\n", (int)n, l);
+                l = nl ? nl + 1 : l + n;
             }
+            if (p->servers)
+                p->servers(p->servers_ud, name, profile, out);
             strbuf_append(out, "\n", 1);
         }
+        strbuf_free(&lines);
     }
 }
 
@@ -55,9 +64,6 @@ static int render_placeholder(struct strbuf *out, const char *name, size_t n,
         strbuf_puts(out, num);
     } else if (IS("HTTPS_PORT")) {
         snprintf(num, sizeof(num), "%d", p->https_port);
-        strbuf_puts(out, num);
-    } else if (IS("MAXCONN")) {
-        snprintf(num, sizeof(num), "%d", p->maxconn);
         strbuf_puts(out, num);
     } else if (IS("POOLS")) {
         render_pools(out, p);
@@ -117,8 +123,7 @@ static int ensure_file(const char *path, char *err, size_t errlen)
 
 int haproxy_state_prepare(const struct haproxy_render_params *p, char *err, size_t errlen)
 {
-    static const char *const files[] = {"maps/exact.map", "maps/prefix.map", "maps/default.map",
-                                        "certs.list"};
+    static const char *const files[] = {"maps/routes.map", "certs.list"};
     char path[4096];
     if (make_dir(p->state_dir, err, errlen) < 0)
         return -1;

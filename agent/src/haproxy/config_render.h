@@ -12,22 +12,24 @@
 
 #include <stddef.h>
 
+#include "util/strbuf.h"
+
 extern const char haproxy_cfg_template[];
 
-/* A pool profile: the backend settings only a reload can change. */
-struct pool_profile {
-    const char *name;     /* short, [a-z0-9]: "rr" -> backends pool_rr_0001 ... */
-    const char *settings; /* backend lines, '\n'-separated, without indentation */
-    unsigned count;       /* backends of this profile to declare */
-};
+struct pools;
+
+/* Appends the "server" lines of a pool backend (what the runtime API last
+ * set), so that a restarted or reloaded HAProxy starts with them. */
+typedef void (*render_servers_fn)(void *ud, const char *backend, const char *profile,
+                                  struct strbuf *out);
 
 struct haproxy_render_params {
     const char *state_dir; /* absolute path */
     const char *bind_addr; /* "" or "*" = all addresses */
     int http_port, https_port;
-    int maxconn;
-    const struct pool_profile *profiles;
-    size_t n_profiles;
+    const struct pools *pools; /* pools.h: the backends to declare */
+    render_servers_fn servers; /* may be NULL: no servers */
+    void *servers_ud;
 };
 
 /* The name of pool backend number i (1-based) of a profile into buf. */

@@ -1,6 +1,8 @@
 /* servers.c - see servers.h. */
 #include "haproxy/servers.h"
 
+#include "haproxy/profiles.h"
+
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,12 +94,15 @@ int servers_state_parse(const char *answer, servers_state_fn fn, void *ud)
     return have_header ? count : -1;
 }
 
-static void add_server(struct strbuf *cmds, const char *be, const char *opts,
+static void add_server(struct strbuf *cmds, const char *be, const char *profile,
                        const struct server_spec *s)
 {
     int v6 = strchr(s->addr, ':') != NULL;
-    strbuf_printf(cmds, "add server %s/%s %s%s%s:%d weight %d%s%s\n", be, s->name, v6 ? "[" : "",
-                  s->addr, v6 ? "]" : "", s->port, s->weight, opts[0] ? " " : "", opts);
+    strbuf_printf(cmds, "add server %s/%s %s%s%s:%d weight %d", be, s->name, v6 ? "[" : "",
+                  s->addr, v6 ? "]" : "", s->port, s->weight);
+    if (profile)
+        profile_server_options(profile, s->name, cmds);
+    strbuf_puts(cmds, "\n");
     strbuf_printf(cmds, "set server %s/%s state %s\n", be, s->name, s->drain ? "drain" : "ready");
 }
 
@@ -117,7 +122,7 @@ static size_t update_server(struct strbuf *cmds, const char *be, const struct se
     return n;
 }
 
-size_t servers_diff(const char *backend, const char *add_options, const struct server_spec *have,
+size_t servers_diff(const char *backend, const char *profile, const struct server_spec *have,
                     size_t n_have, const struct server_spec *want, size_t n_want,
                     struct strbuf *cmds)
 {
@@ -133,7 +138,7 @@ size_t servers_diff(const char *backend, const char *add_options, const struct s
             n++;
             i++;
         } else if (c > 0) { /* new */
-            add_server(cmds, backend, add_options, &want[j]);
+            add_server(cmds, backend, profile, &want[j]);
             n += 2;
             j++;
         } else {

@@ -43,10 +43,10 @@ typedef void (*servers_state_fn)(void *ud, const char *backend, const struct ser
 int servers_state_parse(const char *answer, servers_state_fn fn, void *ud);
 
 /* Appends to cmds, one per line, the commands that take backend from `have`
- * to `want` (both sorted by name). add_options are the extra "add server"
- * keywords of the backend's profile (e.g. "ssl verify none alpn h2"), may be
- * "". Returns the number of commands. */
-size_t servers_diff(const char *backend, const char *add_options, const struct server_spec *have,
+ * to `want` (both sorted by name). profile (profiles.h) gives the extra
+ * "add server" keywords (e.g. "proto h2"); NULL: none. Returns the number of
+ * commands. */
+size_t servers_diff(const char *backend, const char *profile, const struct server_spec *have,
                     size_t n_have, const struct server_spec *want, size_t n_want,
                     struct strbuf *cmds);
 

@@ -1,0 +1,62 @@
+/* profiles.c - see profiles.h. */
+#include "haproxy/profiles.h"
+
+#include <stdbool.h>
+#include <string.h>
+
+struct parsed {
+    const char *proto;
+    const char *balance;
+    bool cookie;
+};
+
+static int parse(const char *profile, struct parsed *out)
+{
+    static const char *const protos[] = {"http", "h2", "https"};
+    static const char *const balances[] = {"roundrobin", "leastconn", "source", "random"};
+    const char *dash = strchr(profile, '-');
+    if (!dash)
+        return -1;
+    out->proto = NULL;
+    for (size_t i = 0; i < 3; i++)
+        if ((size_t)(dash - profile) == strlen(protos[i]) &&
+            strncmp(profile, protos[i], (size_t)(dash - profile)) == 0)
+            out->proto = protos[i];
+    const char *rest = dash + 1;
+    const char *cookie = strstr(rest, "-cookie");
+    out->cookie = cookie && strcmp(cookie, "-cookie") == 0;
+    size_t blen = out->cookie ? (size_t)(cookie - rest) : strlen(rest);
+    out->balance = NULL;
+    for (size_t i = 0; i < 4; i++)
+        if (blen == strlen(balances[i]) && strncmp(rest, balances[i], blen) == 0)
+            out->balance = balances[i];
+    return out->proto && out->balance ? 0 : -1;
+}
+
+int profile_backend_lines(const char *profile, struct strbuf *out)
+{
+    struct parsed p;
+    if (parse(profile, &p) < 0)
+        return -1;
+    strbuf_printf(out, "balance %s\n", p.balance);
+    if (p.cookie)
+        strbuf_puts(out, "cookie SPOKEAFFINITY insert indirect nocache httponly\n");
+    /* No endpoint: 503 at once, with a page that says why. */
+    strbuf_puts(out, "http-request return status 503 content-type text/plain string \"no ready "
+                     "endpoint for this service\\n\" if { nbsrv eq 0 }\n");
+    return 0;
+}
+
+int profile_server_options(const char *profile, const char *server_name, struct strbuf *out)
+{
+    struct parsed p;
+    if (parse(profile, &p) < 0)
+        return -1;
+    if (strcmp(p.proto, "h2") == 0)
+        strbuf_puts(out, " proto h2");
+    else if (strcmp(p.proto, "https") == 0)
+        strbuf_puts(out, " ssl verify none alpn h2,http/1.1");
+    if (p.cookie)
+        strbuf_printf(out, " cookie %s", server_name);
+    return 0;
+}

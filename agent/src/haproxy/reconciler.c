@@ -1,0 +1,626 @@
+/* reconciler.c - see reconciler.h for the steps of a pass. */
+#include "haproxy/reconciler.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "haproxy/atomic_file.h"
+#include "haproxy/map_txn.h"
+#include "haproxy/profiles.h"
+#include "haproxy/pools.h"
+#include "haproxy/servers.h"
+#include "model/map_render.h"
+#include "util/log.h"
+#include "util/strbuf.h"
+
+/* The servers HAProxy has in one backend, sorted by name. */
+struct backend_servers {
+    char *backend;
+    struct server_spec *v;
+    size_t n, cap;
+};
+
+struct reconciler {
+    struct ev_loop *loop;
+    struct runtime_api *api;
+    struct haproxy_supervisor *sup;
+    struct haproxy_render_params render;
+    struct pools *pools;
+    char routes_map[4096], cfg_path[4096], pools_path[4096], servers_path[4096];
+    char *servers_text; /* last "show servers state" answer, kept as a file */
+
+    struct backend_servers *have;
+    size_t n_have;
+
+    struct routing_model *applied; /* last model fully pushed */
+    struct routing_model *current; /* the pass in progress */
+    struct routing_model *pending; /* newest model not yet started */
+    bool busy, need_read, pass_failed;
+    unsigned refused; /* commands HAProxy refused in this pass (retried) */
+    char *last_map; /* map file text last committed */
+    unsigned waiting; /* commands of the current step not answered yet */
+    void (*after_commands)(struct reconciler *r);
+    ev_timer retry;
+    double backoff;
+    struct reconciler_stats stats;
+};
+
+static void start_pass(struct reconciler *r);
+static void step_assign(struct reconciler *r);
+
+static void clear_have(struct reconciler *r)
+{
+    for (size_t i = 0; i < r->n_have; i++) {
+        free(r->have[i].backend);
+        free(r->have[i].v);
+    }
+    free(r->have);
+    r->have = NULL;
+    r->n_have = 0;
+}
+
+static struct backend_servers *find_have(const struct reconciler *r, const char *backend)
+{
+    for (size_t i = 0; i < r->n_have; i++)
+        if (strcmp(r->have[i].backend, backend) == 0)
+            return &r->have[i];
+    return NULL;
+}
+
+static void on_server_state(void *ud, const char *backend, const struct server_spec *srv)
+{
+    struct reconciler *r = ud;
+    if (strncmp(backend, "pool_", 5) != 0)
+        return;
+    struct backend_servers *b = find_have(r, backend);
+    if (!b) {
+        r->have = realloc(r->have, (r->n_have + 1) * sizeof(*r->have));
+        if (!r->have)
+            abort();
+        b = &r->have[r->n_have++];
+        *b = (struct backend_servers){.backend = strdup(backend)};
+        if (!b->backend)
+            abort();
+    }
+    if (b->n == b->cap) {
+        b->cap = b->cap ? b->cap * 2 : 8;
+        b->v = realloc(b->v, b->cap * sizeof(*b->v));
+        if (!b->v)
+            abort();
+    }
+    b->v[b->n++] = *srv;
+}
+
+static void sort_have(struct reconciler *r)
+{
+    for (size_t i = 0; i < r->n_have; i++)
+        qsort(r->have[i].v, r->have[i].n, sizeof(struct server_spec), server_spec_cmp);
+}
+
+/* --- pass bookkeeping --------------------------------------------------- */
+
+static void finish_pass(struct reconciler *r)
+{
+    r->busy = false;
+    if (r->pass_failed) {
+        r->stats.failed++;
+        r->stats.synced = false;
+        r->need_read = true;
+        /* Retry the same model (unless a newer one is waiting). */
+        if (!r->pending)
+            r->pending = r->current;
+        else
+            model_free(r->current);
+        r->current = NULL;
+        log_warn("reconcile", "pass failed; retrying in %.1f s", r->backoff);
+        ev_timer_set(&r->retry, r->backoff, 0);
+        ev_timer_start(r->loop, &r->retry);
+        r->backoff = r->backoff * 2 > 2 ? 2 : r->backoff * 2;
+        return;
+    }
+    r->backoff = 0.2;
+    model_free(r->applied);
+    r->applied = r->current;
+    r->current = NULL;
+    r->stats.passes++;
+    r->stats.synced = r->pending == NULL && r->stats.unplaced == 0 && r->refused == 0;
+    if (r->pending) {
+        start_pass(r);
+    } else if (r->refused) {
+        /* e.g. "del server" of a server that still has connections: try the
+         * same model again a little later. */
+        r->pending = r->applied;
+        r->applied = NULL;
+        ev_timer_set(&r->retry, 2.0, 0);
+        ev_timer_start(r->loop, &r->retry);
+    }
+}
+
+static void fail(struct reconciler *r, const char *what, int err)
+{
+    log_error("reconcile", "%s: %s", what, err ? strerror(-err) : "failed");
+    r->pass_failed = true;
+}
+
+static void on_retry(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    struct reconciler *r = w->data;
+    if (!r->busy && r->pending)
+        start_pass(r);
+}
+
+/* --- sending a batch of commands ---------------------------------------- */
+
+static bool answer_ok(const char *answer)
+{
+    return answer[0] == '\0' || strncmp(answer, "New server registered", 21) == 0 ||
+           strncmp(answer, "Server deleted", 14) == 0;
+}
+
+struct command_ctx {
+    struct reconciler *r;
+    char *command;
+};
+
+static void on_command(void *user, const char *answer, size_t len, int err)
+{
+    (void)len;
+    struct command_ctx *c = user;
+    struct reconciler *r = c->r;
+    if (err == -ECANCELED) { /* the reconciler is being freed */
+        free(c->command);
+        free(c);
+        return;
+    }
+    if (err)
+        fail(r, c->command, err);
+    else if (!answer_ok(answer) && ++r->refused)
+        log_warn("reconcile", "HAProxy refused '%s': %.*s", c->command,
+                 (int)strcspn(answer, "\n"), answer);
+    free(c->command);
+    free(c);
+    if (--r->waiting == 0)
+        r->after_commands(r);
+}
+
+/* Sends every line of cmds; then runs next (at once when there is none). */
+static void send_commands(struct reconciler *r, const char *cmds,
+                          void (*next)(struct reconciler *r))
+{
+    r->after_commands = next;
+    r->waiting = 1; /* held until every command is queued */
+    for (const char *l = cmds; l && *l;) {
+        const char *nl = strchr(l, '\n');
+        size_t n = nl ? (size_t)(nl - l) : strlen(l);
+        struct command_ctx *c = malloc(sizeof(*c));
+        if (!c || !(c->command = strndup(l, n)))
+            abort();
+        c->r = r;
+        int rc = runtime_api_send(r->api, c->command, on_command, c);
+        if (rc < 0) {
+            fail(r, c->command, rc);
+            free(c->command);
+            free(c);
+        } else {
+            r->waiting++;
+            r->stats.commands++;
+        }
+        l = nl ? nl + 1 : l + n;
+    }
+    if (--r->waiting == 0)
+        next(r);
+}
+
+/* --- step 1 and 6: read the servers ------------------------------------- */
+
+static void write_state(struct reconciler *r);
+
+static void on_servers_state(void *user, const char *answer, size_t len, int err)
+{
+    (void)len;
+    struct reconciler *r = user;
+    if (err == -ECANCELED)
+        return;
+    bool refresh = !r->need_read; /* step 6, not step 1 */
+    if (err) {
+        fail(r, "show servers state", err);
+        finish_pass(r);
+        return;
+    }
+    clear_have(r);
+    if (servers_state_parse(answer, on_server_state, r) < 0) {
+        log_error("reconcile", "unexpected answer to show servers state: %.80s", answer);
+        r->pass_failed = true;
+        finish_pass(r);
+        return;
+    }
+    sort_have(r);
+    free(r->servers_text);
+    r->servers_text = strdup(answer);
+    r->need_read = false;
+    if (refresh) {
+        write_state(r);
+        finish_pass(r);
+    } else {
+        step_assign(r);
+    }
+}
+
+static void read_servers(struct reconciler *r)
+{
+    int rc = runtime_api_send(r->api, "show servers state", on_servers_state, r);
+    if (rc < 0) {
+        fail(r, "show servers state", rc);
+        finish_pass(r);
+    }
+}
+
+/* --- step 2: pool slots ------------------------------------------------- */
+
+static void step_servers(struct reconciler *r);
+
+static void step_assign(struct reconciler *r)
+{
+    const struct routing_model *m = r->current;
+    bool grew = false;
+    r->stats.unplaced = 0;
+    for (size_t i = 0; i < m->n_backends; i++) {
+        char profile[64];
+        model_profile_name(&m->backends[i].profile, profile, sizeof(profile));
+        if (pools_assign(r->pools, profile, m->backends[i].id))
+            continue;
+        if (r->sup) {
+            pools_grow(r->pools, profile);
+            grew = true;
+            if (pools_assign(r->pools, profile, m->backends[i].id))
+                continue;
+        }
+        r->stats.unplaced++;
+        log_error("reconcile",
+                  "no free backend of profile %s for %s; its routes answer 503 until HAProxy "
+                  "is restarted with %s",
+                  profile, m->backends[i].id, r->cfg_path);
+    }
+    if (grew) {
+        char err[512];
+        r->stats.reloads++;
+        log_warn("reconcile", "backend pools grew: reloading HAProxy (reload #%lu, reason: pool "
+                              "exhausted)",
+                 r->stats.reloads);
+        if (reconciler_write_config(r, err, sizeof(err)) < 0 ||
+            haproxy_supervisor_reload(r->sup, err, sizeof(err)) < 0) {
+            log_error("reconcile", "reload failed: %s", err);
+            r->pass_failed = true;
+            finish_pass(r);
+            return;
+        }
+        /* The new worker starts with the servers written in haproxy.cfg; read
+         * them from it before going on. */
+        r->need_read = true;
+        r->pass_failed = true; /* restart the pass after the backoff */
+        r->backoff = 0.5;
+        finish_pass(r);
+        return;
+    }
+    step_servers(r);
+}
+
+/* --- step 3: servers ---------------------------------------------------- */
+
+static size_t want_servers(const struct model_backend *b, struct server_spec *out)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < b->n_endpoints; i++) {
+        const struct model_endpoint *e = &b->endpoints[i];
+        if (e->state == MODEL_ENDPOINT_DOWN)
+            continue;
+        if (server_spec_init(&out[n], e->address, e->port, 1, e->state == MODEL_ENDPOINT_DRAIN) <
+            0) {
+            log_warn("reconcile", "%s: endpoint %s:%d is not a numeric address, skipped", b->id,
+                     e->address, e->port);
+            continue;
+        }
+        n++;
+    }
+    qsort(out, n, sizeof(*out), server_spec_cmp);
+    return n;
+}
+
+static void step_map(struct reconciler *r);
+
+static void step_servers(struct reconciler *r)
+{
+    const struct routing_model *m = r->current;
+    struct strbuf cmds = STRBUF_INIT;
+    for (size_t i = 0; i < m->n_backends; i++) {
+        const struct model_backend *b = &m->backends[i];
+        const char *slot = pools_lookup(r->pools, b->id);
+        if (!slot)
+            continue;
+        char profile[64];
+        model_profile_name(&b->profile, profile, sizeof(profile));
+        struct server_spec *want = calloc(b->n_endpoints + 1, sizeof(*want));
+        if (!want)
+            abort();
+        size_t n_want = want_servers(b, want);
+        const struct backend_servers *h = find_have(r, slot);
+        servers_diff(slot, profile, h ? h->v : NULL, h ? h->n : 0, want, n_want, &cmds);
+        free(want);
+    }
+    send_commands(r, cmds.data, step_map);
+    strbuf_free(&cmds);
+}
+
+/* --- step 4: the routes map --------------------------------------------- */
+
+static const char *slot_of(void *ud, const struct model_backend *b)
+{
+    return pools_lookup(ud, b->id);
+}
+
+static void step_release(struct reconciler *r);
+
+static void on_map_done(void *user, int err, const char *detail)
+{
+    struct reconciler *r = user;
+    if (err == -ECANCELED)
+        return;
+    if (err) {
+        fail(r, detail, err);
+        free(r->last_map);
+        r->last_map = NULL;
+        finish_pass(r);
+        return;
+    }
+    r->stats.map_commits++;
+    step_release(r);
+}
+
+static void step_map(struct reconciler *r)
+{
+    if (r->pass_failed) {
+        finish_pass(r);
+        return;
+    }
+    struct map_rendered rendered;
+    char err[512];
+    if (map_render(r->current, slot_of, r->pools, &rendered, err, sizeof(err)) < 0) {
+        log_error("reconcile", "routes map: %s", err);
+        r->pass_failed = true;
+        finish_pass(r);
+        return;
+    }
+    struct map_entry *entries = calloc(rendered.n + 1, sizeof(*entries));
+    if (!entries)
+        abort();
+    for (size_t i = 0; i < rendered.n; i++)
+        entries[i] = (struct map_entry){rendered.entries[i].key, rendered.entries[i].value};
+    size_t len;
+    char *text = map_txn_format(entries, rendered.n, &len, err, sizeof(err));
+    int rc = 0;
+    if (!text) {
+        log_error("reconcile", "routes map: %s", err);
+        rc = -EINVAL;
+    } else if (r->last_map && strcmp(text, r->last_map) == 0) {
+        free(text);
+        text = NULL; /* unchanged: nothing to commit */
+    } else {
+        free(r->last_map);
+        r->last_map = text;
+        rc = map_txn_replace(r->api, r->routes_map, r->routes_map, entries, rendered.n,
+                             on_map_done, r, err, sizeof(err));
+        if (rc < 0)
+            log_error("reconcile", "routes map: %s", err);
+    }
+    bool committing = text != NULL && rc == 0;
+    free(entries);
+    map_rendered_free(&rendered);
+    if (rc < 0) {
+        free(r->last_map);
+        r->last_map = NULL;
+        r->pass_failed = true;
+        finish_pass(r);
+    } else if (!committing) {
+        step_release(r);
+    }
+}
+
+/* --- step 5: unused slots ----------------------------------------------- */
+
+static void step_refresh(struct reconciler *r);
+
+static void step_release(struct reconciler *r)
+{
+    const struct routing_model *m = r->current;
+    struct strbuf cmds = STRBUF_INIT;
+    for (size_t i = 0; i < pools_n_profiles(r->pools); i++) {
+        for (unsigned j = 0; j < pools_size(r->pools, i); j++) {
+            char slot[256];
+            pools_slot_name(r->pools, i, j, slot, sizeof(slot));
+            const char *owner = pools_slot_owner(r->pools, i, j);
+            if (owner && model_find_backend(m, owner))
+                continue;
+            const struct backend_servers *h = find_have(r, slot);
+            if (h && h->n)
+                servers_diff(slot, NULL, h->v, h->n, NULL, 0, &cmds);
+            if (owner) {
+                log_info("reconcile", "%s no longer serves %s", slot, owner);
+                pools_release(r->pools, owner);
+            }
+        }
+    }
+    send_commands(r, cmds.data, step_refresh);
+    strbuf_free(&cmds);
+}
+
+/* --- step 6 ------------------------------------------------------------- */
+
+static void step_refresh(struct reconciler *r)
+{
+    read_servers(r);
+}
+
+static void render_servers(void *ud, const char *backend, const char *profile,
+                           struct strbuf *out)
+{
+    const struct backend_servers *h = find_have(ud, backend);
+    for (size_t i = 0; h && i < h->n; i++) {
+        const struct server_spec *s = &h->v[i];
+        int v6 = strchr(s->addr, ':') != NULL;
+        strbuf_printf(out, "    server %s %s%s%s:%d weight %d", s->name, v6 ? "[" : "", s->addr,
+                      v6 ? "]" : "", s->port, s->weight);
+        profile_server_options(profile, s->name, out);
+        strbuf_puts(out, s->maint ? " disabled\n" : s->drain ? " weight 0\n" : "\n");
+    }
+}
+
+int reconciler_write_config(struct reconciler *r, char *err, size_t errlen)
+{
+    r->render.pools = r->pools;
+    r->render.servers = render_servers;
+    r->render.servers_ud = r;
+    if (haproxy_state_prepare(&r->render, err, errlen) < 0)
+        return -1;
+    if (pools_save(r->pools, r->pools_path) < 0) {
+        snprintf(err, errlen, "cannot write %s", r->pools_path);
+        return -1;
+    }
+    if (r->servers_text &&
+        atomic_file_write(r->servers_path, r->servers_text, strlen(r->servers_text), 0644) < 0) {
+        snprintf(err, errlen, "cannot write %s", r->servers_path);
+        return -1;
+    }
+    return 0;
+}
+
+static void write_state(struct reconciler *r)
+{
+    char err[512];
+    if (reconciler_write_config(r, err, sizeof(err)) < 0) {
+        log_error("reconcile", "state directory: %s", err);
+        r->pass_failed = true;
+    }
+}
+
+/* --- public ------------------------------------------------------------- */
+
+static void start_pass(struct reconciler *r)
+{
+    r->busy = true;
+    r->pass_failed = false;
+    r->refused = 0;
+    r->current = r->pending;
+    r->pending = NULL;
+    ev_timer_stop(r->loop, &r->retry);
+    if (r->need_read)
+        read_servers(r);
+    else
+        step_assign(r);
+}
+
+void reconciler_apply(struct reconciler *r, struct routing_model *m)
+{
+    model_free(r->pending);
+    r->pending = m;
+    r->stats.synced = false;
+    if (!r->busy && !ev_is_active(&r->retry))
+        start_pass(r);
+}
+
+void reconciler_resync(struct reconciler *r)
+{
+    r->need_read = true;
+    free(r->last_map);
+    r->last_map = NULL;
+    if (!r->pending && r->applied) {
+        r->pending = r->applied;
+        r->applied = NULL;
+    }
+    if (r->pending && !r->busy) {
+        ev_timer_stop(r->loop, &r->retry);
+        start_pass(r);
+    }
+}
+
+/* The servers last read from HAProxy, so haproxy.cfg written before
+ * HAProxy (re)starts still has them. */
+static void load_servers_file(struct reconciler *r)
+{
+    FILE *f = fopen(r->servers_path, "r");
+    if (!f)
+        return;
+    struct strbuf b = STRBUF_INIT;
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+        strbuf_append(&b, buf, n);
+    fclose(f);
+    char *text = strbuf_take(&b);
+    if (servers_state_parse(text, on_server_state, r) >= 0) {
+        sort_have(r);
+        r->servers_text = text;
+    } else {
+        log_warn("reconcile", "%s is not a servers state dump; ignored", r->servers_path);
+        clear_have(r);
+        free(text);
+    }
+}
+
+struct reconciler *reconciler_new(struct ev_loop *loop, struct runtime_api *api,
+                                  const struct haproxy_render_params *render, unsigned pool_size,
+                                  char *err, size_t errlen)
+{
+    struct reconciler *r = calloc(1, sizeof(*r));
+    if (!r)
+        abort();
+    r->loop = loop;
+    r->api = api;
+    r->render = *render;
+    r->pools = pools_new(pool_size);
+    r->need_read = true;
+    r->backoff = 0.2;
+    snprintf(r->routes_map, sizeof(r->routes_map), "%s/maps/%s", render->state_dir,
+             MAP_ROUTES_FILE);
+    snprintf(r->cfg_path, sizeof(r->cfg_path), "%s/haproxy.cfg", render->state_dir);
+    snprintf(r->pools_path, sizeof(r->pools_path), "%s/pools.json", render->state_dir);
+    snprintf(r->servers_path, sizeof(r->servers_path), "%s/servers.state", render->state_dir);
+    if (pools_load(r->pools, r->pools_path, err, errlen) < 0) {
+        pools_free(r->pools);
+        free(r);
+        return NULL;
+    }
+    pools_add_profile(r->pools, PROFILE_DEFAULT);
+    load_servers_file(r);
+    ev_timer_init(&r->retry, on_retry, 0, 0);
+    r->retry.data = r;
+    return r;
+}
+
+void reconciler_set_supervisor(struct reconciler *r, struct haproxy_supervisor *sup)
+{
+    r->sup = sup;
+}
+
+void reconciler_free(struct reconciler *r)
+{
+    if (!r)
+        return;
+    ev_timer_stop(r->loop, &r->retry);
+    clear_have(r);
+    model_free(r->applied);
+    model_free(r->current);
+    model_free(r->pending);
+    pools_free(r->pools);
+    free(r->last_map);
+    free(r->servers_text);
+    free(r);
+}
+
+const struct reconciler_stats *reconciler_stats(const struct reconciler *r)
+{
+    return &r->stats;
+}

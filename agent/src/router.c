@@ -1,0 +1,158 @@
+/* router.c - see router.h. */
+#include "router.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "haproxy/config_render.h"
+#include "haproxy/reconciler.h"
+#include "haproxy/runtime_api.h"
+#include "haproxy/supervisor.h"
+#include "model/routes.h"
+#include "util/log.h"
+
+struct router {
+    struct ev_loop *loop;
+    struct kube_cache *cache;
+    const struct options *opts;
+    char state_dir[4096], socket[4200], cfg_path[4200];
+    struct runtime_api *api;
+    struct reconciler *rec;
+    struct haproxy_supervisor *sup;
+    unsigned long models;
+    size_t last_routes, last_problems;
+};
+
+static void on_haproxy_started(void *ud, unsigned restarts)
+{
+    struct router *r = ud;
+    if (restarts > 0 && r->rec) {
+        log_info("router", "HAProxy restarted: pushing the routing again");
+        reconciler_resync(r->rec);
+    }
+}
+
+static int absolute_state_dir(const char *dir, char *out, size_t len)
+{
+    if (dir[0] == '/') {
+        snprintf(out, len, "%s", dir);
+        return 0;
+    }
+    char cwd[2048];
+    if (!getcwd(cwd, sizeof(cwd)))
+        return -1;
+    snprintf(out, len, "%s/%s", cwd, dir);
+    return 0;
+}
+
+struct router *router_new(struct ev_loop *loop, const struct options *opts,
+                          struct kube_cache *cache)
+{
+    struct router *r = calloc(1, sizeof(*r));
+    char err[512];
+    if (!r)
+        abort();
+    r->loop = loop;
+    r->cache = cache;
+    r->opts = opts;
+    if (absolute_state_dir(opts->state_dir, r->state_dir, sizeof(r->state_dir)) < 0) {
+        log_error("router", "cannot resolve --state-dir %s", opts->state_dir);
+        goto fail;
+    }
+    snprintf(r->cfg_path, sizeof(r->cfg_path), "%s/haproxy.cfg", r->state_dir);
+    if (opts->haproxy_socket)
+        snprintf(r->socket, sizeof(r->socket), "%s", opts->haproxy_socket);
+    else
+        snprintf(r->socket, sizeof(r->socket), "%s/admin.sock", r->state_dir);
+
+    struct runtime_api_config rc;
+    runtime_api_config_defaults(&rc);
+    rc.address = r->socket;
+    r->api = runtime_api_new(loop, &rc, err, sizeof(err));
+    if (!r->api) {
+        log_error("router", "--haproxy-socket %s: %s", r->socket, err);
+        goto fail;
+    }
+    struct haproxy_render_params params = {
+        .state_dir = r->state_dir,
+        .bind_addr = opts->bind_address,
+        .http_port = opts->http_port,
+        .https_port = opts->https_port,
+    };
+    r->rec = reconciler_new(loop, r->api, &params, (unsigned)opts->pool_size, err, sizeof(err));
+    if (!r->rec || reconciler_write_config(r->rec, err, sizeof(err)) < 0) {
+        log_error("router", "state directory %s: %s", r->state_dir, err);
+        goto fail;
+    }
+    log_info("router", "state directory %s, HAProxy runtime API %s", r->state_dir, r->socket);
+    if (opts->manage_haproxy) {
+        r->sup = haproxy_supervisor_start(loop, opts->haproxy_bin, r->cfg_path, on_haproxy_started,
+                                          r, err, sizeof(err));
+        if (!r->sup) {
+            log_error("router", "%s", err);
+            goto fail;
+        }
+        reconciler_set_supervisor(r->rec, r->sup);
+    } else {
+        log_info("router", "attached mode: HAProxy must run %s", r->cfg_path);
+    }
+    return r;
+fail:
+    router_free(r);
+    return NULL;
+}
+
+void router_update(struct router *r)
+{
+    struct model_input in = {
+        .ingress_classes = kube_cache_store(r->cache, &KUBE_INGRESSCLASSES),
+        .ingresses = kube_cache_store(r->cache, &KUBE_INGRESSES),
+        .services = kube_cache_store(r->cache, &KUBE_SERVICES),
+        .endpoint_slices = kube_cache_store(r->cache, &KUBE_ENDPOINTSLICES),
+        .secrets = kube_cache_store(r->cache, &KUBE_SECRETS),
+        .class_name = r->opts->ingress_class,
+    };
+    struct routing_model *m = model_build(&in);
+    r->models++;
+    if (m->n_routes != r->last_routes || m->n_problems != r->last_problems)
+        log_info("router", "model: %zu routes, %zu backends, %zu problems", m->n_routes,
+                 m->n_backends, m->n_problems);
+    for (size_t i = 0; i < m->n_problems; i++)
+        log_debug("router", "%s %s: %s", m->problems[i].kind, m->problems[i].object,
+                  m->problems[i].message);
+    r->last_routes = m->n_routes;
+    r->last_problems = m->n_problems;
+    reconciler_apply(r->rec, m);
+}
+
+void router_free(struct router *r)
+{
+    if (!r)
+        return;
+    /* The API first: its pending callbacks see -ECANCELED and touch nothing. */
+    runtime_api_free(r->api);
+    reconciler_free(r->rec);
+    haproxy_supervisor_stop(r->sup, 5.0);
+    free(r);
+}
+
+void router_debug_handler(void *ud, const char *query, struct admin_response *resp)
+{
+    (void)query;
+    struct router *r = ud;
+    const struct reconciler_stats *s = reconciler_stats(r->rec);
+    json_t *doc = json_pack(
+        "{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:i}", "synced", s->synced, "models",
+        (json_int_t)r->models, "passes", (json_int_t)s->passes, "failed", (json_int_t)s->failed,
+        "commands", (json_int_t)s->commands, "map_commits", (json_int_t)s->map_commits, "reloads",
+        (json_int_t)s->reloads, "unplaced", (json_int_t)s->unplaced, "routes",
+        (json_int_t)r->last_routes, "haproxy_pid", r->sup ? (int)haproxy_supervisor_pid(r->sup) : 0);
+    resp->body = json_dumps(doc, JSON_INDENT(1));
+    resp->len = resp->body ? strlen(resp->body) : 0;
+    resp->content_type = "application/json";
+    json_decref(doc);
+}

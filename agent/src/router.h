@@ -1,0 +1,29 @@
+/*
+ * router.h - the routing side of the agent: prepares the state directory,
+ * starts HAProxy (--manage-haproxy) or attaches to it, and turns every
+ * cache change into a routing model that the reconciler pushes.
+ */
+#ifndef SPOKE_ROUTER_H
+#define SPOKE_ROUTER_H
+
+#include <ev.h>
+
+#include "admin/admin_server.h"
+#include "kube/cache.h"
+#include "options.h"
+
+struct router;
+
+/* NULL (with the reason logged) when HAProxy cannot be set up. */
+struct router *router_new(struct ev_loop *loop, const struct options *opts,
+                          struct kube_cache *cache);
+/* The cache changed (debounced): build a model and apply it. */
+void router_update(struct router *r);
+/* Stops HAProxy (when managed) and frees everything. */
+void router_free(struct router *r);
+
+/* GET /debug/routing: the reconciler's counters and the last model's routes
+ * and problems, as JSON. */
+void router_debug_handler(void *ud, const char *query, struct admin_response *resp);
+
+#endif
