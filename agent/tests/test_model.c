@@ -62,20 +62,19 @@ static void add(json_t *arr, json_t *obj)
 
 static void our_class(struct fixture *f, bool is_default)
 {
-    add(f->classes, J("{'metadata': {'name': 'spoke', 'annotations': {'%s': '%s'}},"
-                      " 'spec': {'controller': '%s'}}",
-                      INGRESS_CLASS_DEFAULT_ANNO, is_default ? "true" : "false",
-                      SPOKE_CONTROLLER_NAME));
+    add(f->classes,
+        J("{'metadata': {'name': 'spoke', 'annotations': {'%s': '%s'}},"
+          " 'spec': {'controller': '%s'}}",
+          INGRESS_CLASS_DEFAULT_ANNO, is_default ? "true" : "false", SPOKE_CONTROLLER_NAME));
 }
 
 /* An Ingress of class spoke; spec is the JSON of everything but the class. */
 static void ingress(struct fixture *f, const char *ns, const char *name, const char *created,
                     const char *annotations, const char *spec)
 {
-    add(f->ingresses,
-        J("{'metadata': {'namespace': '%s', 'name': '%s', 'creationTimestamp': '%s',"
-          " 'annotations': {%s}}, 'spec': {'ingressClassName': 'spoke', %s}}",
-          ns, name, created, annotations ? annotations : "", spec));
+    add(f->ingresses, J("{'metadata': {'namespace': '%s', 'name': '%s', 'creationTimestamp': '%s',"
+                        " 'annotations': {%s}}, 'spec': {'ingressClassName': 'spoke', %s}}",
+                        ns, name, created, annotations ? annotations : "", spec));
 }
 
 /* A ClusterIP Service with one port "http" 80 -> targetPort 8080 and a slice
@@ -107,7 +106,7 @@ static char *rule(const char *host, const char *path, const char *type, const ch
 
 static struct routing_model *build(struct fixture *f, const char *default_backend)
 {
-    struct model_objects in = {f->classes,  f->ingresses, f->services,     f->slices,
+    struct model_objects in = {f->classes, f->ingresses, f->services,    f->slices,
                                f->secrets, "spoke",      default_backend};
     return model_build_objects(&in);
 }
@@ -153,7 +152,8 @@ static void test_class_selection_rules(void)
     json_t *by_field = J("{'spec': {'ingressClassName': 'spoke'}}");
     json_t *other_field = J("{'spec': {'ingressClassName': 'nginx'}}");
     json_t *by_anno = J("{'metadata': {'annotations': {'%s': 'spoke'}}}", INGRESS_CLASS_ANNOTATION);
-    json_t *other_anno = J("{'metadata': {'annotations': {'%s': 'nginx'}}}", INGRESS_CLASS_ANNOTATION);
+    json_t *other_anno =
+        J("{'metadata': {'annotations': {'%s': 'nginx'}}}", INGRESS_CLASS_ANNOTATION);
     json_t *field_wins = J("{'metadata': {'annotations': {'%s': 'spoke'}}, 'spec': "
                            "{'ingressClassName': 'nginx'}}",
                            INGRESS_CLASS_ANNOTATION);
@@ -175,8 +175,8 @@ static void test_class_selection_rules(void)
     CHECK_INT_EQ(ingress_class_select(none, "spoke", ours_not_default), INGRESS_CLASS_NOT_OURS);
     CHECK_INT_EQ(ingress_class_select(none, "spoke", NULL), INGRESS_CLASS_NOT_OURS);
     CHECK_INT_EQ(ingress_class_select(none, "spoke", theirs), INGRESS_CLASS_NOT_OURS);
-    json_t *all[] = {ours,   ours_not_default, theirs,     by_field, other_field,
-                     by_anno, other_anno,      field_wins, none};
+    json_t *all[] = {ours,    ours_not_default, theirs,     by_field, other_field,
+                     by_anno, other_anno,       field_wins, none};
     for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
         json_decref(all[i]);
 }
@@ -295,18 +295,16 @@ static void test_names_validation(void)
     CHECK(names_path_normalize("/foo/", MODEL_PATH_EXACT, out) == NULL &&
           strcmp(out, "/foo/") == 0);
     CHECK(names_path_normalize("/", MODEL_PATH_PREFIX, out) == NULL && strcmp(out, "/") == 0);
-    CHECK(names_path_normalize("", MODEL_PATH_IMPL_SPECIFIC, out) == NULL &&
-          strcmp(out, "/") == 0);
+    CHECK(names_path_normalize("", MODEL_PATH_IMPL_SPECIFIC, out) == NULL && strcmp(out, "/") == 0);
     CHECK(names_path_normalize("/a/b/", MODEL_PATH_IMPL_SPECIFIC, out) == NULL &&
           strcmp(out, "/a/b") == 0);
     CHECK(names_path_normalize("/a%20b;c=d@e:f", MODEL_PATH_EXACT, out) == NULL);
     CHECK(names_path_normalize("/$1(x)*+", MODEL_PATH_PREFIX, out) == NULL);
     CHECK(names_path_normalize("", MODEL_PATH_EXACT, out) != NULL);
     CHECK(names_path_normalize(NULL, MODEL_PATH_PREFIX, out) != NULL);
-    const char *bad[] = {"foo",   "/a//b",  "/a/./b", "/a/../b", "/a%2fb", "/a%2Fb",
-                         "/a/.",  "/a/..",  "/a b",   "/a\nb",   "/a|b",   "/a#b",
-                         "/a?b",  "/a\\b",  "/a\"b",  "/a%zz",   "/a%2",   "/\xc3\xa9",
-                         "/a[b]", "/a{1}",  "/a^b"};
+    const char *bad[] = {"foo",   "/a//b", "/a/./b", "/a/../b",   "/a%2fb", "/a%2Fb", "/a/.",
+                         "/a/..", "/a b",  "/a\nb",  "/a|b",      "/a#b",   "/a?b",   "/a\\b",
+                         "/a\"b", "/a%zz", "/a%2",   "/\xc3\xa9", "/a[b]",  "/a{1}",  "/a^b"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         if (names_path_normalize(bad[i], MODEL_PATH_PREFIX, out) == NULL)
             printf("#   accepted %s\n", bad[i]);
@@ -390,8 +388,9 @@ static void test_conflicts(void)
     const struct model_route *r = find_route(m, "h.com", "/p", MODEL_PATH_IMPL_SPECIFIC);
     CHECK(r && strcmp(r->ingress, "b/old") == 0 && strcmp(r->backend, "b_two_80") == 0);
     CHECK(find_route(m, "h.com", "/p", MODEL_PATH_PREFIX) == NULL);
-    CHECK(has_problem(m, "a/new", "host \"h.com\" path \"/p\" (Prefix) is already served by "
-                                  "Ingress b/old"));
+    CHECK(has_problem(m, "a/new",
+                      "host \"h.com\" path \"/p\" (Prefix) is already served by "
+                      "Ingress b/old"));
     /* Exact and Prefix on the same path do not conflict. */
     r = find_route(m, "h.com", "/e", MODEL_PATH_EXACT);
     CHECK(r && strcmp(r->ingress, "a/new") == 0);
@@ -498,9 +497,10 @@ static void test_endpoint_conditions(void)
                     "{'kubernetes.io/service-name': 'web'}}, 'addressType': 'IPv6',"
                     " 'ports': [{'port': 8080}],"
                     " 'endpoints': [{'addresses': ['fd00::1']}]}"));
-    add(f.slices, J("{'metadata': {'namespace': 'ns', 'name': 'web-fqdn', 'labels': "
-                    "{'kubernetes.io/service-name': 'web'}}, 'addressType': 'FQDN',"
-                    " 'ports': [{'port': 8080}], 'endpoints': [{'addresses': ['x.example.com']}]}"));
+    add(f.slices,
+        J("{'metadata': {'namespace': 'ns', 'name': 'web-fqdn', 'labels': "
+          "{'kubernetes.io/service-name': 'web'}}, 'addressType': 'FQDN',"
+          " 'ports': [{'port': 8080}], 'endpoints': [{'addresses': ['x.example.com']}]}"));
     /* Other Services' slices and a slice with another port name. */
     add(f.slices, J("{'metadata': {'namespace': 'ns', 'name': 'webx', 'labels': "
                     "{'kubernetes.io/service-name': 'webx'}}, 'addressType': 'IPv4',"
@@ -792,9 +792,9 @@ static void test_annotations_on_routes(void)
     CHECK(bad && !bad->ssl_redirect && !bad->rewrite_target && !bad->app_root &&
           !bad->permanent_redirect && bad->timeout_server_ms == 0 &&
           strcmp(bad->backend, "ns_web_80") == 0);
-    const char *names[] = {"ssl-redirect",   "rewrite-target",   "app-root",
+    const char *names[] = {"ssl-redirect",       "rewrite-target", "app-root",
                            "permanent-redirect", "timeout-server", "backend-protocol",
-                           "load-balance",   "affinity"};
+                           "load-balance",       "affinity"};
     for (size_t i = 0; i < 8; i++) {
         char text[64];
         snprintf(text, sizeof(text), "annotation spoke.dev/%s:", names[i]);
@@ -816,17 +816,19 @@ static void test_hostile_values(void)
     memset(big, 'a', sizeof(big) - 1);
     big[sizeof(big) - 1] = '\0';
     char spec[8192];
-    snprintf(spec, sizeof(spec),
-             "'rules': [%s, %s, %s, %s, %s, %s]", rule("evil.com", "/a\\nshow map", "Prefix", "web"),
+    snprintf(spec, sizeof(spec), "'rules': [%s, %s, %s, %s, %s, %s]",
+             rule("evil.com", "/a\\nshow map", "Prefix", "web"),
              rule("evil.com\\n", "/", "Prefix", "web"), rule("evil.com", "/a;b", "Exact", "web"),
-             rule("evil.com", "/\\u00ff", "Prefix", "web"), rule("evil.com", "/ok", "Prefix", "web"),
-             rule("evil.com", "/x", "Prefix", "web;rm"));
+             rule("evil.com", "/\\u00ff", "Prefix", "web"),
+             rule("evil.com", "/ok", "Prefix", "web"), rule("evil.com", "/x", "Prefix", "web;rm"));
     ingress(&f, "ns", "evil", "2024-01-01T00:00:00Z",
             "'spoke.dev/rewrite-target': '/a\\nb', 'spoke.dev/permanent-redirect': 'https://x/ |'",
             spec);
-    snprintf(spec, sizeof(spec), "'rules': [{'host': '%s', 'http': {'paths': [{'path': '/', "
+    snprintf(spec, sizeof(spec),
+             "'rules': [{'host': '%s', 'http': {'paths': [{'path': '/', "
              "'pathType': 'Prefix', 'backend': {'service': {'name': 'web', 'port': {'number': "
-             "80}}}}]}}]", big);
+             "80}}}}]}}]",
+             big);
     ingress(&f, "ns", "big", "2024-01-01T00:00:00Z", NULL, spec);
     struct routing_model *m = build(&f, NULL);
     CHECK(find_route(m, "evil.com", "/ok", MODEL_PATH_PREFIX) != NULL);
@@ -904,7 +906,8 @@ static void test_store_input_equals_objects(void)
     service(&f, "ns", "web", 1);
     add_secret(&f, "ns", "tls", true);
     char spec[1024];
-    snprintf(spec, sizeof(spec), "'tls': [{'hosts': ['a.com'], 'secretName': 'tls'}], 'rules': [%s]",
+    snprintf(spec, sizeof(spec),
+             "'tls': [{'hosts': ['a.com'], 'secretName': 'tls'}], 'rules': [%s]",
              rule("a.com", "/", "Prefix", "web"));
     ingress(&f, "ns", "i", "2024-01-01T00:00:00Z", NULL, spec);
     struct store *stores[5];
@@ -916,7 +919,7 @@ static void test_store_input_equals_objects(void)
         json_t *obj;
         json_array_foreach(arrays[i], k, obj) CHECK(store_upsert(stores[i], obj) == 0);
     }
-    struct model_input in = {stores[0], stores[1], stores[2], stores[3],
+    struct model_input in = {stores[0], stores[1], stores[2],  stores[3],
                              stores[4], NULL,      "ns/web:80"};
     struct routing_model *a = model_build(&in);
     struct routing_model *b = build(&f, "ns/web:80");

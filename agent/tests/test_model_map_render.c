@@ -89,9 +89,9 @@ static void test_keys_and_values(void)
     struct map_rendered r;
     char err[256] = "";
     CHECK_INT_EQ(map_render(m, NULL, NULL, &r, err, sizeof(err)), 0);
-    static const char *const keys[] = {
-        "=*.w.com/p", "=/gone", "=/x", "=a.com/e", "^*.w.com/p/", "^/x/", "^a.com/", "^a.com/e/",
-        "default"};
+    static const char *const keys[] = {"=*.w.com/p", "=/gone",      "=/x",
+                                       "=a.com/e",   "^*.w.com/p/", "^/x/",
+                                       "^a.com/",    "^a.com/e/",   "default"};
     CHECK_INT_EQ(r.n, sizeof(keys) / sizeof(keys[0]));
     for (size_t i = 0; i < r.n && i < sizeof(keys) / sizeof(keys[0]); i++)
         CHECK_STR_EQ(r.entries[i].key, keys[i]);
@@ -176,19 +176,13 @@ static void test_lookup_and_rewrite(void)
     static const struct {
         const char *host, *path, *key, *rewritten;
     } cases[] = {
-        {"a.com", "/e", "=a.com/e", "/e"},
-        {"A.COM:80", "/e/", "^a.com/e/", "/e/"},
-        {"a.com", "/e/f", "^a.com/e/", "/e/f"},
-        {"a.com", "/ef", "^a.com/", "/ef"},
+        {"a.com", "/e", "=a.com/e", "/e"},          {"A.COM:80", "/e/", "^a.com/e/", "/e/"},
+        {"a.com", "/e/f", "^a.com/e/", "/e/f"},     {"a.com", "/ef", "^a.com/", "/ef"},
         {"a.com", "/x/1", "^a.com/", "/x/1"}, /* the host tier wins */
-        {"b.com", "/x/1", "^/x/", "/v2/1"},
-        {"b.com", "/x", "=/x", "/v2"},
-        {"b.com", "/xy", "default", "/xy"},
-        {"q.w.com", "/p", "=*.w.com/p", "/p"},
-        {"q.w.com", "/p/q", "^*.w.com/p/", "/p/q"},
-        {"r.q.w.com", "/p/q", "default", "/p/q"},
-        {"w.com", "/p", "default", "/p"},
-        {NULL, "/gone", "=/gone", "/v2"},
+        {"b.com", "/x/1", "^/x/", "/v2/1"},         {"b.com", "/x", "=/x", "/v2"},
+        {"b.com", "/xy", "default", "/xy"},         {"q.w.com", "/p", "=*.w.com/p", "/p"},
+        {"q.w.com", "/p/q", "^*.w.com/p/", "/p/q"}, {"r.q.w.com", "/p/q", "default", "/p/q"},
+        {"w.com", "/p", "default", "/p"},           {NULL, "/gone", "=/gone", "/v2"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         const struct map_kv *e = map_sim_lookup(&r, cases[i].host, cases[i].path);

@@ -43,7 +43,9 @@ static struct routing_model *model_from(const char *rules)
         char host[256], type[4], path[256];
         if (sscanf(line, "%255s %3s %255s", host, type, path) != 3)
             continue;
-        const char *t = type[0] == 'E' ? "Exact" : type[0] == 'P' ? "Prefix" : "ImplementationSpecific";
+        const char *t = type[0] == 'E'   ? "Exact"
+                        : type[0] == 'P' ? "Prefix"
+                                         : "ImplementationSpecific";
         json_array_append_new(services, J("{'metadata': {'namespace': 'ns', 'name': 's%d'}, "
                                           "'spec': {'ports': [{'port': 80}]}}",
                                           n));
@@ -84,15 +86,18 @@ static struct routing_model *model_from(const char *rules)
 }
 
 /* "TYPE PATH" of the matched route, "default" or "404". */
-static const char *describe(const struct model_route *r, const struct routing_model *m,
-                            char *buf, size_t len)
+static const char *describe(const struct model_route *r, const struct routing_model *m, char *buf,
+                            size_t len)
 {
     if (!r)
         return "404";
     if (r == m->default_route)
         return "default";
     snprintf(buf, len, "%s%s%s %s", *r->host ? r->host : "", *r->host ? " " : "",
-             r->type == MODEL_PATH_EXACT ? "E" : r->type == MODEL_PATH_PREFIX ? "P" : "I", r->path);
+             r->type == MODEL_PATH_EXACT    ? "E"
+             : r->type == MODEL_PATH_PREFIX ? "P"
+                                            : "I",
+             r->path);
     return buf;
 }
 
@@ -149,11 +154,11 @@ static void test_kubernetes_examples_table(void)
         {"- P /foo/", "/foo/", "P /foo"},
         {"- P /aaa/bb", "/aaa/bbb", "default"},
         {"- P /aaa/bbb", "/aaa/bbb", "P /aaa/bbb"},
-        {"- P /aaa/bbb/", "/aaa/bbb", "P /aaa/bbb"},     /* ignores trailing slash */
-        {"- P /aaa/bbb", "/aaa/bbb/", "P /aaa/bbb"},     /* matches trailing slash */
-        {"- P /aaa/bbb", "/aaa/bbb/ccc", "P /aaa/bbb"},  /* matches subpath */
-        {"- P /aaa/bbb", "/aaa/bbbxyz", "default"},      /* not a string prefix */
-        {"- P /\n- P /aaa", "/aaa/ccc", "P /aaa"},       /* matches /aaa prefix */
+        {"- P /aaa/bbb/", "/aaa/bbb", "P /aaa/bbb"},    /* ignores trailing slash */
+        {"- P /aaa/bbb", "/aaa/bbb/", "P /aaa/bbb"},    /* matches trailing slash */
+        {"- P /aaa/bbb", "/aaa/bbb/ccc", "P /aaa/bbb"}, /* matches subpath */
+        {"- P /aaa/bbb", "/aaa/bbbxyz", "default"},     /* not a string prefix */
+        {"- P /\n- P /aaa", "/aaa/ccc", "P /aaa"},      /* matches /aaa prefix */
         {"- P /\n- P /aaa\n- P /aaa/bbb", "/aaa/bbb", "P /aaa/bbb"},
         {"- P /\n- P /aaa\n- P /aaa/bbb", "/ccc", "P /"}, /* matches / prefix */
         {"- P /aaa", "/ccc", "default"},                  /* uses default backend */
@@ -186,12 +191,12 @@ static void test_hosts_and_wildcards(void)
                                          "- P /x\n");
     EXPECT(m, "foo.bar.com", "/anything", "foo.bar.com P /");
     EXPECT(m, "FOO.Bar.COM:8080", "/", "foo.bar.com P /"); /* case, port */
-    EXPECT(m, "bar.foo.com", "/", "*.foo.com P /");       /* one label */
-    EXPECT(m, "baz.bar.foo.com", "/x", "P /x");           /* two labels: no */
+    EXPECT(m, "bar.foo.com", "/", "*.foo.com P /");        /* one label */
+    EXPECT(m, "baz.bar.foo.com", "/x", "P /x");            /* two labels: no */
     EXPECT(m, "baz.bar.foo.com", "/", "default");
-    EXPECT(m, "foo.com", "/", "default"); /* the bare parent: no */
+    EXPECT(m, "foo.com", "/", "default");               /* the bare parent: no */
     EXPECT(m, "bar.foo.com", "/e", "bar.foo.com E /e"); /* exact host first */
-    EXPECT(m, "bar.foo.com", "/e/", "*.foo.com P /"); /* then the wildcard */
+    EXPECT(m, "bar.foo.com", "/e/", "*.foo.com P /");   /* then the wildcard */
     EXPECT(m, "other.com", "/x/y", "P /x");
     EXPECT(m, NULL, "/x", "P /x");
     EXPECT(m, "", "/x", "P /x");
@@ -264,8 +269,7 @@ static void test_rewrite(void)
     CHECK(route_match_rewrite(&r, "/api/x", out, sizeof(out)) > 0 && strcmp(out, "/x") == 0);
     CHECK(route_match_rewrite(&r, "/api", out, sizeof(out)) > 0 && strcmp(out, "/") == 0);
     r.rewrite_target = "/new/";
-    CHECK(route_match_rewrite(&r, "/api/x", out, sizeof(out)) > 0 &&
-          strcmp(out, "/new/x") == 0);
+    CHECK(route_match_rewrite(&r, "/api/x", out, sizeof(out)) > 0 && strcmp(out, "/new/x") == 0);
     r.path = "/";
     CHECK(route_match_rewrite(&r, "/x/y", out, sizeof(out)) > 0 && strcmp(out, "/new/x/y") == 0);
     CHECK(route_match_rewrite(&r, "/", out, sizeof(out)) > 0 && strcmp(out, "/new/") == 0);

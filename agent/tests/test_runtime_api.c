@@ -182,7 +182,8 @@ static int haproxy_start(struct haproxy *h)
              "    http-request return status 200 content-type text/plain lf-string "
              "\"%%[path,map_str(%s,none)]\" if { path_beg /exact/ }\n"
              "    http-request return status 200 content-type text/plain lf-string "
-             "\"%%[path,map_beg(%s,none)]\"\n",
+             "\"%%[path,map_beg(%s,none)]\"\n"
+             "backend pool\n",
              h->sock, h->http_port, h->exact_map, h->routes_map);
     write_text(h->cfg, cfg);
     static int registered;
@@ -272,6 +273,34 @@ static void test_show_info_and_show_map(void)
     CHECK_INT_EQ(st.connects, 1);
     CHECK_INT_EQ(st.answered, 3);
     CHECK_INT_EQ(st.failed, 0);
+    runtime_api_free(api);
+    ev_loop_destroy(loop);
+    haproxy_stop(&h);
+}
+
+/* 2.6 answers "del server" without the empty line before the prompt; the
+ * commands after it must still get their own answers. */
+static void test_dynamic_servers_and_del_server_framing(void)
+{
+    struct haproxy h;
+    CHECK(haproxy_start(&h) == 0);
+    struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+    struct runtime_api *api = client_for(loop, h.sock);
+    const char *steps[][2] = {
+        {"add server pool/a 127.0.1.1:8080", "New server registered."},
+        {"set server pool/a state maint", ""},
+        {"del server pool/a", "Server deleted."},
+        {"del server pool/a", "No such server."},
+        {"show servers state pool", "1\n# be_id"},
+    };
+    for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+        char *answer = NULL;
+        CHECK_INT_EQ(runtime_api_call_sync(api, steps[i][0], NULL, 0, &answer, NULL), 0);
+        CHECK(answer && strncmp(answer, steps[i][1], strlen(steps[i][1])) == 0);
+        if (answer && strncmp(answer, steps[i][1], strlen(steps[i][1])) != 0)
+            printf("#   %s -> '%s'\n", steps[i][0], answer);
+        free(answer);
+    }
     runtime_api_free(api);
     ev_loop_destroy(loop);
     haproxy_stop(&h);
@@ -888,6 +917,7 @@ static void test_garbage_is_a_protocol_error(void)
 }
 
 TEST_MAIN(TEST_CASE(test_show_info_and_show_map),
+          TEST_CASE(test_dynamic_servers_and_del_server_framing),
           TEST_CASE(test_empty_and_error_answers_keep_framing),
           TEST_CASE(test_200_pipelined_commands_answer_in_order), TEST_CASE(test_payload_commands),
           TEST_CASE(test_commands_that_would_break_framing_are_refused),

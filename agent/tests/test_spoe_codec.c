@@ -255,7 +255,8 @@ static void test_value_exact_bytes(void)
                                 spop_str("2.0")};
     for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++)
         spop_value_encode(&w, &vals[i]);
-    static const uint8_t want[] = {0x00, 0x11, 0x01, 0x03, 0xFC, 0xF0, 0x06, 0x08, 0x03, '2', '.', '0'};
+    static const uint8_t want[] = {0x00, 0x11, 0x01, 0x03, 0xFC, 0xF0,
+                                   0x06, 0x08, 0x03, '2',  '.',  '0'};
     CHECK_INT_EQ(w.len, sizeof(want));
     CHECK(memcmp(buf, want, sizeof(want)) == 0);
 }
@@ -310,9 +311,9 @@ static void test_value_integer_ranges(void)
 static void test_value_truncated_and_reserved(void)
 {
     static const uint8_t v6[16] = {0};
-    struct spop_value vals[] = {spop_int32(-5),        spop_uint32(70000), spop_int64(INT64_MIN),
+    struct spop_value vals[] = {spop_int32(-5),          spop_uint32(70000), spop_int64(INT64_MIN),
                                 spop_uint64(UINT64_MAX), spop_ipv4(v6),      spop_ipv6(v6),
-                                spop_str("abc"),       spop_bin("xy", 2)};
+                                spop_str("abc"),         spop_bin("xy", 2)};
     for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
         uint8_t buf[32];
         struct spop_writer w;
@@ -332,7 +333,8 @@ static void test_value_truncated_and_reserved(void)
     const uint8_t lying[] = {SPOP_TYPE_STRING, 0xF0, 0x10, 'a'};
     struct spop_value v;
     CHECK_INT_EQ(decode_bytes(lying, sizeof(lying), &v), SPOP_STATUS_INVALID);
-    const uint8_t huge[] = {SPOP_TYPE_BINARY, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x0E};
+    const uint8_t huge[] = {
+        SPOP_TYPE_BINARY, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x0E};
     CHECK_INT_EQ(decode_bytes(huge, sizeof(huge), &v), SPOP_STATUS_INVALID);
     CHECK_STR_EQ(spop_type_name(SPOP_TYPE_IPV6), "ipv6");
     CHECK_STR_EQ(spop_type_name(12), "reserved");
@@ -358,7 +360,8 @@ static void test_kv_list(void)
     while (spop_kv_next(&it, &kv)) {
         count++;
         if (count == 1)
-            CHECK(spop_bytes_eq(kv.name, kv.name_len, "alpha") && spop_value_is_str(&kv.value, "x"));
+            CHECK(spop_bytes_eq(kv.name, kv.name_len, "alpha") &&
+                  spop_value_is_str(&kv.value, "x"));
         if (count == 2)
             CHECK(spop_bytes_eq(kv.name, kv.name_len, "b") && kv.value.u.uint32 == 9);
         if (count == 3)
@@ -440,8 +443,8 @@ static void test_frame_header_roundtrip(void)
     uint8_t buf[64];
     struct spop_writer w;
     spop_writer_init(&w, buf, sizeof(buf));
-    size_t mark = spop_frame_begin(&w, SPOP_FRAME_NOTIFY, SPOP_FLAG_FIN | 0x80000000u, 264432,
-                                   UINT64_MAX);
+    size_t mark =
+        spop_frame_begin(&w, SPOP_FRAME_NOTIFY, SPOP_FLAG_FIN | 0x80000000u, 264432, UINT64_MAX);
     spop_write_bytes(&w, "pay", 3);
     CHECK_INT_EQ(spop_frame_end(&w, mark), SPOP_STATUS_NORMAL);
     CHECK_INT_EQ(w.len, 4 + 1 + 4 + 4 + 10 + 3);
@@ -581,20 +584,13 @@ static void test_hello_versions(void)
         const char *versions;
         enum spop_status want;
     } cases[] = {
-        {"2.0", SPOP_STATUS_NORMAL},
-        {"2.5, 1.0", SPOP_STATUS_NORMAL},
-        {" 3.0 , 2.1 ", SPOP_STATUS_NORMAL},
-        {"abc,2.0", SPOP_STATUS_NORMAL},
-        {"1.0", SPOP_STATUS_BAD_VERSION},
-        {"1.9,3.0", SPOP_STATUS_BAD_VERSION},
-        {"", SPOP_STATUS_BAD_VERSION},
-        {"2", SPOP_STATUS_BAD_VERSION},
-        {"2.0x", SPOP_STATUS_BAD_VERSION},
-        {"2.", SPOP_STATUS_BAD_VERSION},
-        {".0", SPOP_STATUS_BAD_VERSION},
-        {"20.0", SPOP_STATUS_BAD_VERSION},
-        {"2 .0", SPOP_STATUS_BAD_VERSION},
-        {"99999999999.0", SPOP_STATUS_BAD_VERSION},
+        {"2.0", SPOP_STATUS_NORMAL},         {"2.5, 1.0", SPOP_STATUS_NORMAL},
+        {" 3.0 , 2.1 ", SPOP_STATUS_NORMAL}, {"abc,2.0", SPOP_STATUS_NORMAL},
+        {"1.0", SPOP_STATUS_BAD_VERSION},    {"1.9,3.0", SPOP_STATUS_BAD_VERSION},
+        {"", SPOP_STATUS_BAD_VERSION},       {"2", SPOP_STATUS_BAD_VERSION},
+        {"2.0x", SPOP_STATUS_BAD_VERSION},   {"2.", SPOP_STATUS_BAD_VERSION},
+        {".0", SPOP_STATUS_BAD_VERSION},     {"20.0", SPOP_STATUS_BAD_VERSION},
+        {"2 .0", SPOP_STATUS_BAD_VERSION},   {"99999999999.0", SPOP_STATUS_BAD_VERSION},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         uint8_t buf[256];
@@ -643,7 +639,10 @@ static size_t hello_with(uint8_t *buf, size_t cap, uint8_t type, uint32_t flags,
     return w.len;
 }
 
-#define KV(n, v) {(const uint8_t *)(n), sizeof(n) - 1, v}
+#define KV(n, v)                                                                                   \
+    {                                                                                              \
+        (const uint8_t *)(n), sizeof(n) - 1, v                                                     \
+    }
 
 static void test_hello_errors(void)
 {
@@ -1009,8 +1008,8 @@ static void test_ack_set_var_every_type(void)
     static const uint8_t v4[4] = {127, 0, 0, 1};
     static const uint8_t v6[16] = {[15] = 1};
     const struct spop_value vals[] = {
-        spop_null(),        spop_bool(true),      spop_int32(INT32_MIN), spop_uint32(UINT32_MAX),
-        spop_int64(-7),     spop_uint64(UINT64_MAX), spop_ipv4(v4),      spop_ipv6(v6),
+        spop_null(),        spop_bool(true),         spop_int32(INT32_MIN), spop_uint32(UINT32_MAX),
+        spop_int64(-7),     spop_uint64(UINT64_MAX), spop_ipv4(v4),         spop_ipv6(v6),
         spop_str("be_api"), spop_bin("\0\xff", 2)};
     const size_t nv = sizeof(vals) / sizeof(vals[0]);
     uint8_t buf[512];
@@ -1087,10 +1086,9 @@ static void test_ack_set_var_every_type(void)
 static void test_ack_exact_bytes(void)
 {
     /* the ACK HAProxy 2.6 applied in the capture (txn.spoke.verdict = "allow") */
-    static const uint8_t want[] = {0x00, 0x00, 0x00, 0x19, 0x67, 0x00, 0x00, 0x00,
-                                   0x01, 0x00, 0x01, 0x01, 0x03, 0x02, 0x07, 'v',
-                                   'e',  'r',  'd',  'i',  'c',  't',  0x08, 0x05,
-                                   'a',  'l',  'l',  'o',  'w'};
+    static const uint8_t want[] = {0x00, 0x00, 0x00, 0x19, 0x67, 0x00, 0x00, 0x00, 0x01, 0x00,
+                                   0x01, 0x01, 0x03, 0x02, 0x07, 'v',  'e',  'r',  'd',  'i',
+                                   'c',  't',  0x08, 0x05, 'a',  'l',  'l',  'o',  'w'};
     uint8_t buf[64];
     struct spop_writer w;
     spop_writer_init(&w, buf, sizeof(buf));
@@ -1189,7 +1187,10 @@ static void test_garbage_frames(void)
         {"varint stream-id cut", {0, 0, 0, 7, 1, 0, 0, 0, 1, 0xF0, 0x80}, 11, SPOP_STATUS_INVALID},
         {"ABORT without FIN", {0, 0, 0, 7, 3, 0, 0, 0, 2, 1, 1}, 11, SPOP_STATUS_INVALID},
         {"HELLO, no items", {0, 0, 0, 7, 1, 0, 0, 0, 1, 0, 0}, 11, SPOP_STATUS_NO_VERSION},
-        {"HELLO, garbage KV", {0, 0, 0, 9, 1, 0, 0, 0, 1, 0, 0, 0xFF, 0xFF}, 13, SPOP_STATUS_INVALID},
+        {"HELLO, garbage KV",
+         {0, 0, 0, 9, 1, 0, 0, 0, 1, 0, 0, 0xFF, 0xFF},
+         13,
+         SPOP_STATUS_INVALID},
         {"HELLO, ids", {0, 0, 0, 7, 1, 0, 0, 0, 1, 1, 0}, 11, SPOP_STATUS_INVALID},
         {"HELLO fragment", {0, 0, 0, 7, 1, 0, 0, 0, 0, 0, 0}, 11, SPOP_STATUS_FRAG_NOT_SUPPORTED},
         {"NOTIFY fragment", {0, 0, 0, 7, 3, 0, 0, 0, 0, 1, 1}, 11, SPOP_STATUS_FRAG_NOT_SUPPORTED},
@@ -1198,7 +1199,9 @@ static void test_garbage_frames(void)
          {0, 0, 0, 12, 3, 0, 0, 0, 1, 1, 1, 1, 'm', 1, 1, 'k', 0x0C},
          16,
          SPOP_STATUS_INVALID},
-        {"UNSET out of the blue", {0, 0, 0, 7, 0, 0, 0, 0, 1, 1, 1}, 11,
+        {"UNSET out of the blue",
+         {0, 0, 0, 7, 0, 0, 0, 0, 1, 1, 1},
+         11,
          SPOP_STATUS_FRAME_ID_NOT_FOUND},
         {"DISCONNECT empty", {0, 0, 0, 7, 2, 0, 0, 0, 1, 0, 0}, 11, SPOP_STATUS_INVALID},
         {"agent frame from HAProxy", {0, 0, 0, 7, 103, 0, 0, 0, 1, 0, 0}, 11, SPOP_STATUS_INVALID},
@@ -1224,7 +1227,7 @@ static void test_random_bytes_never_crash(void)
             buf[i] = (uint8_t)(seed >> 16);
         }
         spop_store_u32be(buf, (uint32_t)(len - 4));
-        buf[4] = (uint8_t)(round % 4);         /* a type HAProxy sends */
+        buf[4] = (uint8_t)(round % 4); /* a type HAProxy sends */
         buf[5] = buf[6] = buf[7] = 0;
         buf[8] = 1;
         enum spop_status st = agent_handle(buf, len);

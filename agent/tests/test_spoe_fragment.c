@@ -81,9 +81,9 @@ static void test_haproxy_abort(void)
     enum spop_reasm_event ev;
     spop_reasm_init(&r, storage, sizeof(storage));
     CHECK_INT_EQ(feed(&r, frag(SPOP_FRAME_NOTIFY, 0, 1, 1, "abc"), &out, &ev), SPOP_STATUS_NORMAL);
-    CHECK_INT_EQ(feed(&r, frag(SPOP_FRAME_UNSET, SPOP_FLAG_FIN | SPOP_FLAG_ABORT, 1, 1, ""), &out,
-                      &ev),
-                 SPOP_STATUS_NORMAL);
+    CHECK_INT_EQ(
+        feed(&r, frag(SPOP_FRAME_UNSET, SPOP_FLAG_FIN | SPOP_FLAG_ABORT, 1, 1, ""), &out, &ev),
+        SPOP_STATUS_NORMAL);
     CHECK_INT_EQ(ev, SPOP_REASM_ABORTED);
     CHECK(out.stream_id == 1 && out.frame_id == 1 && (out.flags & SPOP_FLAG_ABORT));
     /* nothing is pending any more */

@@ -62,15 +62,19 @@ class WatchStream:
         self.response = self.conn.getresponse()
         self.status = self.response.status
         self.headers = self.response.headers
+        self.buf = b""
 
     def next(self):
-        line = self.response.readline()
-        if line:
-            return json.loads(line)
-        # readline() hides a missing last chunk; only a clean end closes the response.
-        if not self.response.isclosed():
-            raise http.client.IncompleteRead(b"", "the watch stream was cut short")
-        return None
+        # read1() (unlike readline()) raises IncompleteRead when the last chunk is missing.
+        while b"\n" not in self.buf:
+            data = self.response.read1(65536)
+            if not data:
+                if self.buf:
+                    raise http.client.IncompleteRead(self.buf)
+                return None
+            self.buf += data
+        line, _, self.buf = self.buf.partition(b"\n")
+        return json.loads(line)
 
     def take(self, n, skip_bookmarks=True):
         """The next n events (BOOKMARKs left out unless asked for)."""

@@ -5,6 +5,7 @@ bookmarks, timeouts and 410s, /status, CRDs, fault injection, restart, preload.
     python3 e2e/run.py e2e/apiserver
 """
 import http.client
+import io
 import json
 import os
 import sys
@@ -694,15 +695,25 @@ class PreloadTest(unittest.TestCase):
 
 
 class WatchStreamTest(unittest.TestCase):
-    def test_truncated_stream_is_detected(self):
-        # Guards the tests above: a stream cut without its last chunk must not
-        # look like a clean end to rawclient.WatchStream.
-        import io
+    """Guards the tests above: a stream cut short before its last chunk must not
+    look like a clean end to rawclient.WatchStream (http.client's readline()
+    would hide it)."""
+
+    @staticmethod
+    def stream(chunks):
+        raw = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + chunks
+        sock = type("Sock", (), {"makefile": lambda self, mode: io.BufferedReader(
+            io.BytesIO(raw))})()
         w = WatchStream.__new__(WatchStream)
-        sock = type("S", (), {"makefile": lambda self, mode: io.BufferedReader(io.BytesIO(
-            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\n{}\n\r\n"))})()
-        w.response = http.client.HTTPResponse(sock)
+        w.response, w.buf = http.client.HTTPResponse(sock), b""
         w.response.begin()
+        return w
+
+    def test_clean_end(self):
+        self.assertEqual(self.stream(b"3\r\n{}\n\r\n0\r\n\r\n").rest(), [{}])
+
+    def test_truncated_stream(self):
+        w = self.stream(b"3\r\n{}\n\r\n")
         self.assertEqual(w.next(), {})
         with self.assertRaises(http.client.IncompleteRead):
             w.next()

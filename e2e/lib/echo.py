@@ -48,6 +48,9 @@ class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
+    def handle_error(self, request, client_address):
+        pass  # a proxy closing an idle keep-alive connection is not an error
+
 
 class EchoPods:
     def __init__(self, addresses, port, names=None):

@@ -35,6 +35,10 @@ struct command {
     runtime_api_cb cb;
     void *user;
     int internal; /* our own "prompt": no callback */
+    /* HAProxy 2.6 answers "del server" with "Server deleted.\n> ", without
+     * the empty line (cli.c forgets it on that path): accept a prompt right
+     * after the first line too. */
+    int one_line;
 };
 
 struct runtime_api {
@@ -400,6 +404,27 @@ static int frame_answer(struct runtime_api *api, size_t *body_off, size_t *body_
     if (!avail)
         return 0;
 
+    if (c->one_line) {
+        const char *nl = memchr(p, '\n', avail);
+        if (!nl || (size_t)(nl - p) + 1 >= avail)
+            return 0;
+        size_t line_end = (size_t)(nl - p) + 1;
+        if (p[line_end] != '\n') { /* not the documented "\n\n": the quirk */
+            size_t rest = avail - line_end;
+            for (size_t i = 0; i < rest && i < PROMPT_MAX_LEN; i++) {
+                if (p[line_end + i] == '\n')
+                    return -EPROTO;
+                if (p[line_end + i] == '>' && i + 1 < rest && p[line_end + i + 1] == ' ') {
+                    *body_off = api->rstart;
+                    *body_len = line_end - 1;
+                    *consumed = line_end + i + 2;
+                    return 1;
+                }
+            }
+            return rest >= PROMPT_MAX_LEN ? -EPROTO : 0;
+        }
+    }
+
     /* The output ends with an empty line: either the answer starts with
      * "\n", or "\n\n" appears (at most once: HAProxy never prints an empty
      * line inside an output). */
@@ -697,6 +722,7 @@ int runtime_api_submit(struct runtime_api *api, const struct runtime_api_request
     c->wire_len = n;
     /* One "+ " after the command line and after each payload line. */
     c->payload_prompts = req->payload ? 1 + lines : 0;
+    c->one_line = strncmp(req->command, "del server ", 11) == 0;
     c->cb = cb;
     c->user = user;
     double timeout = req->timeout > 0 ? req->timeout : api->cfg.command_timeout;

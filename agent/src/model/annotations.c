@@ -146,8 +146,7 @@ void ingress_annotations_parse(const json_t *ingress, struct ingress_annotations
         if (i >= 0)
             out->profile.protocol = (enum model_protocol)i;
         else
-            report_invalid(report, ud, ANNOTATION_BACKEND_PROTOCOL, v,
-                           "must be http, h2 or https");
+            report_invalid(report, ud, ANNOTATION_BACKEND_PROTOCOL, v, "must be http, h2 or https");
     }
     if ((v = json_annotation(ingress, ANNOTATION_LOAD_BALANCE))) {
         static const char *const names[] = {"roundrobin", "leastconn", "source", "random"};

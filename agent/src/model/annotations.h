@@ -39,8 +39,8 @@
 #define ANNOTATION_LOAD_BALANCE       "spoke.dev/load-balance"
 #define ANNOTATION_AFFINITY           "spoke.dev/affinity"
 
-#define ANNOTATION_PATH_MAX 512
-#define ANNOTATION_URL_MAX  1024
+#define ANNOTATION_PATH_MAX       512
+#define ANNOTATION_URL_MAX        1024
 #define ANNOTATION_TIMEOUT_MAX_MS (24u * 3600u * 1000u)
 
 struct ingress_annotations {

@@ -16,7 +16,7 @@ const char *backend_ref_from_json(const json_t *backend, const char *ns, struct 
     const json_t *svc = json_object_get(backend, "service");
     if (!json_is_object(svc))
         return json_object_get(backend, "resource") ? "resource backends are not supported"
-                                                     : "backend has no service";
+                                                    : "backend has no service";
     ref->service = json_string_value(json_object_get(svc, "name"));
     const json_t *port = json_object_get(svc, "port");
     const json_t *number = json_object_get(port, "number");
@@ -143,7 +143,8 @@ static void add_slice_endpoints(struct build *b, struct model_backend *be, const
             continue;
         json_array_foreach(json_object_get(slice, "endpoints"), i, ep)
         {
-            const char *addr = json_string_value(json_array_get(json_object_get(ep, "addresses"), 0));
+            const char *addr =
+                json_string_value(json_array_get(json_object_get(ep, "addresses"), 0));
             if (!addr || !valid_ip(type, addr))
                 continue;
             const json_t *cond = json_object_get(ep, "conditions");
@@ -183,8 +184,8 @@ const char *backend_resolve(struct build *b, const struct backend_ref *ref, cons
         return NULL;
     }
     if (ref->port_name && !names_is_port_name(ref->port_name)) {
-        build_problem(b, kind, object, "backend Service %s/%s: %s is not a valid port name", ref->ns,
-                      ref->service, port_text);
+        build_problem(b, kind, object, "backend Service %s/%s: %s is not a valid port name",
+                      ref->ns, ref->service, port_text);
         return NULL;
     }
     const json_t *svc = object_list_get(&b->ix->services, ref->ns, ref->service);
@@ -211,12 +212,14 @@ const char *backend_resolve(struct build *b, const struct backend_ref *ref, cons
     }
     const char *port_name = sp ? json_string_value(json_object_get(sp, "name")) : NULL;
 
-    char pname[64], id[256];
-    if (model_profile_is_default(&ref->profile))
+    char id[256];
+    if (model_profile_is_default(&ref->profile)) {
         snprintf(id, sizeof(id), "%s_%s_%ld", ref->ns, ref->service, number);
-    else
+    } else {
+        char pname[64];
         snprintf(id, sizeof(id), "%s_%s_%ld_%s", ref->ns, ref->service, number,
                  model_profile_name(&ref->profile, pname, sizeof(pname)));
+    }
     size_t idx = build_strmap_get(&b->backends, id);
     if (idx != (size_t)-1)
         return b->m->backends[idx].id;

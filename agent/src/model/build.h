@@ -38,8 +38,8 @@ void *model_xrealloc(void *p, size_t n, size_t size);
 void *model_vec_grow(void *arr, size_t n, size_t elem);
 /* Appends a zeroed element to arr (n elements) and returns a pointer to it. */
 #define MODEL_VEC_PUSH(arr, n)                                                                     \
-    ((arr) = model_vec_grow((arr), (n), sizeof(*(arr))),                                           \
-     memset(&(arr)[(n)], 0, sizeof(*(arr))), &(arr)[(n)++])
+    ((arr) = model_vec_grow((arr), (n), sizeof(*(arr))), memset(&(arr)[(n)], 0, sizeof(*(arr))),   \
+     &(arr)[(n)++])
 
 /* Copies into the model's arena; NULL stays NULL. */
 const char *model_strdup(struct routing_model *m, const char *s);

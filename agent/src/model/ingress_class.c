@@ -29,8 +29,7 @@ enum ingress_class_selection ingress_class_select(const json_t *ingress, const c
         return strcmp(field, class_name) == 0 ? INGRESS_CLASS_BY_FIELD : INGRESS_CLASS_NOT_OURS;
     const char *anno = json_annotation(ingress, INGRESS_CLASS_ANNOTATION);
     if (anno && *anno)
-        return strcmp(anno, class_name) == 0 ? INGRESS_CLASS_BY_ANNOTATION
-                                             : INGRESS_CLASS_NOT_OURS;
+        return strcmp(anno, class_name) == 0 ? INGRESS_CLASS_BY_ANNOTATION : INGRESS_CLASS_NOT_OURS;
     if (our_class && ingress_class_is_default(our_class))
         return INGRESS_CLASS_BY_DEFAULT;
     return INGRESS_CLASS_NOT_OURS;

@@ -131,8 +131,7 @@ int map_render(const struct routing_model *m, map_backend_name_fn name_fn, void 
              * same host and path comes right before, and owns the key. */
             const struct model_route *prev = i > 0 ? &m->routes[i - 1] : NULL;
             bool exact_taken = prev && prev->type == MODEL_PATH_EXACT &&
-                               strcmp(prev->host, r->host) == 0 &&
-                               strcmp(prev->path, r->path) == 0;
+                               strcmp(prev->host, r->host) == 0 && strcmp(prev->path, r->path) == 0;
             if (!root && !exact_taken)
                 add_entry(out, &cap, make_key('=', r->host, r->path, ""), value);
             add_entry(out, &cap, make_key('^', r->host, root ? "/" : r->path, root ? "" : "/"),
@@ -280,12 +279,13 @@ int map_value_field(const char *value, int n, char *out, size_t outlen)
 
 int map_sim_rewrite(const char *value, const char *path, char *out, size_t outlen)
 {
-    char flags[16], len_text[16], target[MAP_VALUE_MAX + 1];
+    char flags[16], target[MAP_VALUE_MAX + 1];
     if (map_value_field(value, MAP_FIELD_FLAGS, flags, sizeof(flags)) < 0)
         return -1;
     const char *rest = path;
     target[0] = '\0';
     if (strchr(flags, MAP_FLAG_REWRITE)) {
+        char len_text[16];
         if (map_value_field(value, MAP_FIELD_RW_LEN, len_text, sizeof(len_text)) < 0 ||
             map_value_field(value, MAP_FIELD_RW_TARGET, target, sizeof(target)) < 0)
             return -1;

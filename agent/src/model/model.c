@@ -105,7 +105,7 @@ const char *model_quote(const char *s, char *out)
     size_t i = 0;
     if (!s)
         s = "";
-    for (; s[i] && i < 64; i++) {
+    for (; i < 64 && s[i]; i++) {
         unsigned char c = (unsigned char)s[i];
         out[i] = c >= 0x20 && c < 0x7f ? (char)c : '?';
     }

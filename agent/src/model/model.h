@@ -83,7 +83,7 @@ struct model_backend {
     int service_port;      /* the Service port number */
     const char *port_name; /* that port's name, "" when unnamed */
     struct model_profile profile;
-    bool external; /* ExternalName: one endpoint, a DNS name */
+    bool external;                    /* ExternalName: one endpoint, a DNS name */
     struct model_endpoint *endpoints; /* sorted by address, port */
     size_t n_endpoints;
 };

@@ -21,7 +21,7 @@ struct model_diff {
     bool problems;  /* the problem list differs */
     /* Backend ids, borrowed from the models (keep both alive while using
      * them); each list sorted. */
-    const char **added;   /* in new only */
+    const char **added; /* in new only */
     size_t n_added;
     const char **removed; /* in old only */
     size_t n_removed;

@@ -78,8 +78,8 @@ static void list_build(struct object_list *l, json_t *arr, bool slices)
             continue;
         const char *group = NULL;
         if (slices)
-            group = json_string_value(json_object_get(json_path(obj, "metadata.labels"),
-                                                      "kubernetes.io/service-name"));
+            group = json_string_value(
+                json_object_get(json_path(obj, "metadata.labels"), "kubernetes.io/service-name"));
         struct object_ref *r = &l->items[l->n++];
         r->ns = json_obj_ns(obj);
         r->name = name;

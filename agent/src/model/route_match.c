@@ -70,8 +70,7 @@ bool route_path_matches(const struct model_route *r, const char *path)
 }
 
 /* Host tiers, see route_match.h. */
-static bool host_tier_matches(const struct model_route *r, int tier, const char *host,
-                              size_t len)
+static bool host_tier_matches(const struct model_route *r, int tier, const char *host, size_t len)
 {
     if (tier == 3)
         return r->host[0] == '\0';

@@ -33,9 +33,9 @@ struct route_cand {
     const char *host, *path, *backend;
     bool wildcard, is_default;
     enum model_path_type type;
-    size_t ing; /* index into the ingress_info array */
+    size_t ing;                    /* index into the ingress_info array */
     const char *created, *ingress; /* of that Ingress, for sorting */
-    size_t seq; /* order of appearance */
+    size_t seq;                    /* order of appearance */
 };
 
 struct build_state {
@@ -134,8 +134,7 @@ static void collect_paths(struct build_state *st, const json_t *rule, const char
                           model_quote(raw_path, q), why);
             continue;
         }
-        const char *backend =
-            resolve_json_backend(st, json_object_get(p, "backend"), ns, info);
+        const char *backend = resolve_json_backend(st, json_object_get(p, "backend"), ns, info);
         add_cand(st, &st->cands, &st->n_cands, seq, host, wildcard, model_strdup(m, norm), type,
                  backend, false);
     }
@@ -173,9 +172,10 @@ static void collect_ingress(struct build_state *st, const json_t *ing, size_t *s
         const char *host = "";
         bool wildcard = false;
         if (raw_host && *raw_host) {
-            char norm[NAMES_HOST_MAX + 1], q[MODEL_QUOTE_SIZE];
+            char norm[NAMES_HOST_MAX + 1];
             const char *why = names_host_normalize(raw_host, norm, &wildcard);
             if (why) {
+                char q[MODEL_QUOTE_SIZE];
                 build_problem(&st->b, "Ingress", info->key, "host \"%s\" %s; the rule is ignored",
                               model_quote(raw_host, q), why);
                 continue;
@@ -448,8 +448,8 @@ static void finish(struct routing_model *m)
     }
 }
 
-static struct routing_model *build_from_index(const struct object_index *ix,
-                                              const char *class_name, const char *option)
+static struct routing_model *build_from_index(const struct object_index *ix, const char *class_name,
+                                              const char *option)
 {
     struct build_state st;
     memset(&st, 0, sizeof(st));
@@ -491,8 +491,8 @@ static struct routing_model *build_from_index(const struct object_index *ix,
 struct routing_model *model_build_objects(const struct model_objects *in)
 {
     struct object_index ix;
-    object_index_build(&ix, in->ingress_classes, in->ingresses, in->services,
-                       in->endpoint_slices, in->secrets);
+    object_index_build(&ix, in->ingress_classes, in->ingresses, in->services, in->endpoint_slices,
+                       in->secrets);
     struct routing_model *m = build_from_index(&ix, in->class_name, in->default_backend);
     object_index_free(&ix);
     return m;
@@ -517,9 +517,12 @@ static json_t *store_array(const struct store *s)
 struct routing_model *model_build(const struct model_input *in)
 {
     struct model_objects objs = {
-        store_array(in->ingress_classes), store_array(in->ingresses),
-        store_array(in->services),        store_array(in->endpoint_slices),
-        store_array(in->secrets),         in->class_name,
+        store_array(in->ingress_classes),
+        store_array(in->ingresses),
+        store_array(in->services),
+        store_array(in->endpoint_slices),
+        store_array(in->secrets),
+        in->class_name,
         in->default_backend,
     };
     struct routing_model *m = model_build_objects(&objs);

@@ -17,7 +17,8 @@
  *    other route;
  *  - spec.defaultBackend: an Ingress with rules gets, for each host of its
  *    rules, an implicit Prefix "/" route to it (when no rule of any Ingress
- *    has Prefix "/" on that host; between Ingresses the oldest wins); an
+ *    has Prefix "/" on that host; between Ingresses the oldest wins; for
+ *    host-less rules that is a host-less "/", which catches all); an
  *    Ingress without rules sets the default route, taken when no route
  *    matches at all (the oldest such Ingress wins); without one, the
  *    controller's default backend (option); without that, 404;

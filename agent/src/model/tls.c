@@ -51,8 +51,8 @@ void tls_collect(struct build *b, struct tls_candidates *c, const json_t *ingres
             if (!obj)
                 build_problem(b, "Ingress", ingress_key, "TLS Secret %s not found", secret);
             else if (!ok)
-                build_problem(b, "Ingress", ingress_key,
-                              "TLS Secret %s has no tls.crt and tls.key", secret);
+                build_problem(b, "Ingress", ingress_key, "TLS Secret %s has no tls.crt and tls.key",
+                              secret);
         }
         const json_t *hosts = json_object_get(entry, "hosts");
         if (json_array_size(hosts) == 0)

@@ -43,8 +43,7 @@ enum spop_status spop_ack_end(struct spop_writer *w, size_t mark)
     return spop_frame_end(w, mark);
 }
 
-enum spop_status spop_ack_abort_encode(struct spop_writer *w, uint64_t stream_id,
-                                       uint64_t frame_id)
+enum spop_status spop_ack_abort_encode(struct spop_writer *w, uint64_t stream_id, uint64_t frame_id)
 {
     size_t mark =
         spop_frame_begin(w, SPOP_FRAME_ACK, SPOP_FLAG_FIN | SPOP_FLAG_ABORT, stream_id, frame_id);

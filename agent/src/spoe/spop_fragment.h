@@ -30,7 +30,7 @@ struct spop_reasm {
     uint8_t *buf; /* caller's storage */
     size_t cap;
     size_t len;
-    bool active; /* a payload is being assembled */
+    bool active;   /* a payload is being assembled */
     bool dropping; /* fragments of (drop_sid, drop_fid) are ignored */
     uint64_t stream_id, frame_id;
     uint64_t drop_sid, drop_fid;

@@ -10,7 +10,7 @@ static bool is_space(uint8_t c)
     return c == ' ' || c == '\t';
 }
 
-/* Splits s at commas; calls back with each item trimmed of spaces. */
+/* Walks a comma-separated list; next_item() yields each item trimmed of spaces. */
 struct list_cursor {
     const uint8_t *pos;
     const uint8_t *end;
@@ -144,8 +144,7 @@ static enum spop_status check_items(const struct hello_items *it, uint32_t *fram
     return SPOP_STATUS_NORMAL;
 }
 
-enum spop_status spop_haproxy_hello_decode(const struct spop_frame *f,
-                                           struct spop_haproxy_hello *h)
+enum spop_status spop_haproxy_hello_decode(const struct spop_frame *f, struct spop_haproxy_hello *h)
 {
     enum spop_status st = check_header(f, SPOP_FRAME_HAPROXY_HELLO);
     if (st != SPOP_STATUS_NORMAL)
@@ -193,8 +192,7 @@ enum spop_status spop_hello_negotiate(const struct spop_haproxy_hello *h,
                                       const struct spop_agent_limits *ours,
                                       struct spop_agent_hello *out)
 {
-    if (!spop_versions_accept(h->versions, h->versions_len, SPOP_VERSION_MAJOR,
-                              SPOP_VERSION_MINOR))
+    if (!spop_versions_accept(h->versions, h->versions_len, SPOP_VERSION_MAJOR, SPOP_VERSION_MINOR))
         return SPOP_STATUS_BAD_VERSION;
     if (h->max_frame_size < SPOP_MIN_FRAME_SIZE || ours->max_frame_size < SPOP_MIN_FRAME_SIZE)
         return SPOP_STATUS_BAD_FRAME_SIZE;

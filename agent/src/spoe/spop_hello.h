@@ -52,13 +52,18 @@ struct spop_haproxy_hello {
 };
 
 /* Decodes a HAPROXY-HELLO frame. Errors, checked in this order:
- *   not a HAPROXY-HELLO, stream/frame id not 0, malformed KV-LIST,
- *   a known item of the wrong type               SPOP_STATUS_INVALID
- *   FIN unset (HELLO cannot be fragmented)       SPOP_STATUS_FRAG_NOT_SUPPORTED
- *   no "supported-versions"                      SPOP_STATUS_NO_VERSION
- *   no "max-frame-size"                          SPOP_STATUS_NO_FRAME_SIZE
- *   no "capabilities"                            SPOP_STATUS_NO_CAPABILITIES
- * Unknown items are skipped. Strings point into the frame. */
+ *   not a HAPROXY-HELLO, or stream/frame id not 0  SPOP_STATUS_INVALID
+ *   FIN unset (a HELLO cannot be fragmented)       SPOP_STATUS_FRAG_NOT_SUPPORTED
+ *   malformed KV-LIST, "healthcheck" not a BOOL or
+ *   "engine-id" not a STRING                       SPOP_STATUS_INVALID
+ *   no "supported-versions"                        SPOP_STATUS_NO_VERSION
+ *   ... not a STRING                               SPOP_STATUS_INVALID
+ *   no "max-frame-size"                            SPOP_STATUS_NO_FRAME_SIZE
+ *   ... not an integer in [0, UINT32_MAX]          SPOP_STATUS_INVALID
+ *   no "capabilities"                              SPOP_STATUS_NO_CAPABILITIES
+ *   ... not a STRING                               SPOP_STATUS_INVALID
+ * Unknown items are skipped; a repeated item keeps its last value. Strings
+ * point into the frame. Values are judged by spop_hello_negotiate(). */
 enum spop_status spop_haproxy_hello_decode(const struct spop_frame *f,
                                            struct spop_haproxy_hello *h);
 
@@ -96,9 +101,11 @@ enum spop_status spop_haproxy_hello_encode(struct spop_writer *w,
                                            const struct spop_haproxy_hello *h);
 
 /* HAProxy side, for test clients: decodes an AGENT-HELLO with the checks
- * HAProxy makes (version 2.x, max-frame-size present, capabilities present;
- * the same status codes as spop_haproxy_hello_decode()). version points into
- * the frame and is not NUL-terminated. */
+ * HAProxy makes (one version, 2.x, else SPOP_STATUS_BAD_VERSION; max-frame-size
+ * >= SPOP_MIN_FRAME_SIZE, else SPOP_STATUS_BAD_FRAME_SIZE; otherwise the same
+ * status codes as spop_haproxy_hello_decode()). The caller still checks that
+ * max_frame_size is not above the one it announced. version points into the
+ * frame and is not NUL-terminated. */
 enum spop_status spop_agent_hello_decode(const struct spop_frame *f, struct spop_agent_hello *a);
 
 #endif

@@ -1,0 +1,174 @@
+"""test_routing.py - Ingress objects applied with kubectl become routes that a
+real HAProxy serves to echo Pods, and every change (new Ingress, new Service,
+scale up/down, Pod replaced, deletion) takes effect without a reload: the
+HAProxy worker process stays the same one throughout."""
+import unittest
+
+from lib import resources as R
+from lib.echo import EchoPods
+from lib.ports import free_port
+from lib.routed import RoutedCluster
+from lib.wait import wait_until
+
+NS = "shop"
+
+
+def ingress_class(name="spoke", default=False):
+    md = {"name": name}
+    if default:
+        md["annotations"] = {"ingressclass.kubernetes.io/is-default-class": "true"}
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "IngressClass", "metadata": md,
+            "spec": {"controller": "spoke.dev/ingress-controller"}}
+
+
+def ingress(name, rules, ingress_class_name="spoke", default_backend=None):
+    spec = {"rules": [
+        {**({"host": host} if host else {}),
+         "http": {"paths": [{"path": path, "pathType": ptype,
+                             "backend": {"service": {"name": svc, "port": {"number": 80}}}}
+                            for path, ptype, svc in paths]}}
+        for host, paths in rules]}
+    if ingress_class_name:
+        spec["ingressClassName"] = ingress_class_name
+    if default_backend:
+        spec["defaultBackend"] = {"service": {"name": default_backend, "port": {"number": 80}}}
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+            "metadata": {"name": name, "namespace": NS}, "spec": spec}
+
+
+class RoutingTest(unittest.TestCase):
+    """One cluster for the class; tests build on each other in order."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.port = free_port()
+        cls.pods = EchoPods(["127.0.1.1", "127.0.1.2", "127.0.1.3", "127.0.1.4"], cls.port,
+                            ["web-1", "web-2", "api-1", "web-3"]).start()
+        cls.rc = RoutedCluster("routing").start()
+        cls.rc.apply(R.namespace(NS), ingress_class(default=True),
+                     R.service(NS, "web", target_port=cls.port),
+                     R.service(NS, "api", target_port=cls.port),
+                     R.endpoint_slice(NS, "web-1", "web", ["127.0.1.1", "127.0.1.2"], cls.port),
+                     R.endpoint_slice(NS, "api-1", "api", ["127.0.1.3"], cls.port))
+        cls.rc.apply(ingress("shop", [
+            ("shop.example.com", [("/", "Prefix", "web"), ("/api", "Prefix", "api"),
+                                  ("/exact", "Exact", "api")]),
+            ("*.wild.example.com", [("/", "Prefix", "api")]),
+        ]))
+        cls.rc.wait_synced()
+        cls.rc.wait_pod("shop.example.com", "/api", "api-1")
+        cls.worker = cls.rc.worker_pid()
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            cls.rc.stop()
+        finally:
+            cls.pods.stop()
+
+    def assert_no_reload(self):
+        self.assertEqual(self.rc.worker_pid(), self.worker, "HAProxy was reloaded")
+        self.assertEqual(self.rc.routing()["reloads"], 0)
+
+    def test_01_round_robin_over_ready_pods(self):
+        seen = {self.rc.pod_for("shop.example.com", "/") for _ in range(6)}
+        self.assertEqual(seen, {"web-1", "web-2"})
+
+    def test_02_path_matching_follows_kubernetes(self):
+        cases = [
+            ("/api", "api-1"), ("/api/", "api-1"), ("/api/v1/items", "api-1"),
+            ("/apis", {"web-1", "web-2"}),        # not a path-element prefix of /api
+            ("/exact", "api-1"), ("/exact/more", {"web-1", "web-2"}),  # Exact only
+            ("/", {"web-1", "web-2"}), ("/anything/else", {"web-1", "web-2"}),
+            ("/api?x=1", "api-1"),
+        ]
+        for path, want in cases:
+            got = self.rc.pod_for("shop.example.com", path)
+            if isinstance(want, set):
+                self.assertIn(got, want, path)
+            else:
+                self.assertEqual(got, want, path)
+
+    def test_03_hosts_case_port_and_wildcard(self):
+        self.assertEqual(self.rc.pod_for("SHOP.Example.COM:8080", "/api"), "api-1")
+        self.assertEqual(self.rc.pod_for("a.wild.example.com", "/x"), "api-1")
+        self.assertEqual(self.rc.pod_for("b.a.wild.example.com", "/x"), 404)  # one label only
+        self.assertEqual(self.rc.pod_for("wild.example.com", "/x"), 404)
+        self.assertEqual(self.rc.pod_for("unknown.example.com", "/"), 404)
+
+    def test_04_scale_up_and_down_without_reload(self):
+        self.rc.apply(R.endpoint_slice(NS, "web-1", "web",
+                                       ["127.0.1.1", "127.0.1.2", "127.0.1.4"], self.port))
+        wait_until(lambda: "web-3" in {self.rc.pod_for("shop.example.com", "/")
+                                       for _ in range(6)}, timeout=20, what="web-3 serving")
+        self.rc.apply(R.endpoint_slice(NS, "web-1", "web", ["127.0.1.4"], self.port))
+        self.rc.wait_synced()
+        wait_until(lambda: {self.rc.pod_for("shop.example.com", "/") for _ in range(4)}
+                   == {"web-3"}, timeout=20, what="only web-3 serving")
+        self.assert_no_reload()
+
+    def test_05_not_ready_and_terminating_endpoints_get_no_new_requests(self):
+        es = R.endpoint_slice(NS, "web-1", "web", ["127.0.1.1", "127.0.1.4"], self.port)
+        es["endpoints"][1]["conditions"] = {"ready": False, "serving": True, "terminating": True}
+        self.rc.apply(es)
+        self.rc.wait_synced()
+        wait_until(lambda: {self.rc.pod_for("shop.example.com", "/") for _ in range(4)}
+                   == {"web-1"}, timeout=20, what="only the ready pod serving")
+        es["endpoints"][0]["conditions"] = {"ready": False}
+        es["endpoints"][1]["conditions"] = {"ready": False}
+        self.rc.apply(es)
+        self.rc.wait_synced()
+        wait_until(lambda: self.rc.pod_for("shop.example.com", "/") == 503, timeout=20,
+                   what="no ready endpoint -> 503")
+        self.rc.apply(R.endpoint_slice(NS, "web-1", "web", ["127.0.1.1", "127.0.1.2"], self.port))
+        self.rc.wait_pod("shop.example.com", "/", "web-1")
+        self.assert_no_reload()
+
+    def test_06_new_ingress_and_service_without_reload(self):
+        self.rc.apply(R.service(NS, "blog", target_port=self.port),
+                      R.endpoint_slice(NS, "blog-1", "blog", ["127.0.1.3"], self.port),
+                      ingress("blog", [("blog.example.com", [("/", "Prefix", "blog")])]))
+        self.rc.wait_pod("blog.example.com", "/post/1", "api-1")
+        self.assert_no_reload()
+
+    def test_07_missing_service_answers_503_and_others_keep_working(self):
+        self.rc.apply(ingress("broken", [("broken.example.com", [("/", "Prefix", "nosuch")])]))
+        self.rc.wait_synced()
+        wait_until(lambda: self.rc.pod_for("broken.example.com", "/") == 503, timeout=20,
+                   what="route to a missing Service -> 503")
+        self.assertEqual(self.rc.pod_for("shop.example.com", "/api"), "api-1")
+
+    def test_08_other_classes_are_not_served(self):
+        self.rc.apply(ingress("other", [("other.example.com", [("/", "Prefix", "web")])],
+                              ingress_class_name="nginx"))
+        self.rc.wait_synced()
+        self.assertEqual(self.rc.pod_for("other.example.com", "/"), 404)
+
+    def test_09_ingress_deleted_route_gone(self):
+        self.rc.delete(ingress("blog", []))
+        wait_until(lambda: self.rc.pod_for("blog.example.com", "/") == 404, timeout=20,
+                   what="deleted Ingress -> 404")
+        self.assert_no_reload()
+
+    def test_10_haproxy_killed_comes_back_with_the_same_routes(self):
+        master = self.rc.routing()["haproxy_pid"]
+        import os
+        import signal
+        os.kill(master, signal.SIGKILL)
+        wait_until(lambda: self.rc.routing()["haproxy_pid"] not in (master, -1), timeout=20,
+                   what="HAProxy restarted by the agent")
+        wait_until(lambda: self._answers(), timeout=20, what="routes served after restart")
+        self.assertEqual(self.rc.pod_for("shop.example.com", "/api"), "api-1")
+        self.assertIn(self.rc.pod_for("shop.example.com", "/"), {"web-1", "web-2"})
+        self.worker = self.rc.worker_pid()
+        type(self).worker = self.worker
+
+    def _answers(self):
+        try:
+            return self.rc.pod_for("shop.example.com", "/api") == "api-1"
+        except OSError:
+            return False
+
+
+if __name__ == "__main__":
+    unittest.main()
