@@ -97,7 +97,7 @@ bench: check-deps
 
 build/fuzz/%: agent/fuzz/%.c $(SRCS) build/fuzz/gen/haproxy_cfg_template.c
 	@mkdir -p $(dir $@)
-	clang $(BASE_CFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined \
+	clang $(BASE_CFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	    -o $@ $< $(SRCS) build/fuzz/gen/haproxy_cfg_template.c $(PKG_LIBS)
 
 build/fuzz/gen/haproxy_cfg_template.c: haproxy/haproxy.cfg.in scripts/embed

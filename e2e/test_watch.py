@@ -115,10 +115,15 @@ class WatchTest(unittest.TestCase):
     def test_05_errors_and_slow_answers(self):
         errors = self.agent.summary()[1]["Service"]["stats"]["errors"]
         self.api.fault("fail", count=8, status=500, match="watch")
-        self.api.fault("close-watches")
         self.apply(R.service("team-a", "during-500s"))
-        wait_until(lambda: self.agent.summary()[1]["Service"]["stats"]["errors"] > errors,
-                   what="the agent saw the 500s")
+
+        def saw_500s():
+            # A watch still held back by an earlier delay fault only reaches
+            # the server later; keep closing streams until one meets a 500.
+            self.api.fault("close-watches")
+            return self.agent.summary()[1]["Service"]["stats"]["errors"] > errors
+
+        wait_until(saw_500s, what="the agent saw the 500s")
         wait_store_matches_server(self.agent, self.api, KINDS, timeout=60)
         self.api.fault("delay", count=6, seconds=1.5, match="watch")
         self.api.fault("close-watches")

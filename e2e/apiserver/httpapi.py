@@ -13,14 +13,15 @@ import random
 import select
 import socket
 import ssl
+import sys
 import time
-from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import apierrors as E
 import patching
 from selection import Selector
+from tables import table
 from watches import Watch
 
 log = logging.getLogger("apiserver")
@@ -60,7 +61,11 @@ class ApiHTTPServer(ThreadingHTTPServer):
                                             do_handshake_on_connect=False), addr
 
     def handle_error(self, request, client_address):
-        log.warning("connection from %s:%s failed", *client_address[:2], exc_info=True)
+        err = sys.exc_info()[1]
+        if isinstance(err, (ConnectionError, ssl.SSLError, TimeoutError)):
+            log.info("connection from %s:%s: %s", client_address[0], client_address[1], err)
+        else:
+            log.warning("connection from %s:%s failed", *client_address[:2], exc_info=True)
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -70,18 +75,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def setup(self):
         self.request.settimeout(10)
-        try:
-            self.request.do_handshake()
-        except (ssl.SSLError, OSError) as e:
-            log.info("TLS handshake with %s failed: %s", self.client_address[0], e)
-            raise ConnectionAbortedError from e
+        self.request.do_handshake()  # a failure ends up in ApiHTTPServer.handle_error
         super().setup()
-
-    def handle(self):
-        try:
-            super().handle()
-        except ConnectionAbortedError:
-            pass
 
     def log_request(self, code="-", size="-"):
         pass  # _serve logs one line per request itself
@@ -377,8 +372,8 @@ class Handler(BaseHTTPRequestHandler):
         initial_events = q.get("sendInitialEvents") == "true"
         try:
             since = None if rv in ("", "0") or initial_events else int(rv)
-            timeout = int(q["timeoutSeconds"]) if q.get("timeoutSeconds") \
-                else WATCH_TIMEOUT * (1 + random.random())
+            # Like the real server: none or 0 means the default, with jitter.
+            timeout = int(q.get("timeoutSeconds") or 0) or WATCH_TIMEOUT * (1 + random.random())
         except ValueError:
             raise E.bad_request("invalid resourceVersion or timeoutSeconds") from None
         bookmarks = truthy(q.get("allowWatchBookmarks"))
@@ -466,32 +461,3 @@ class Handler(BaseHTTPRequestHandler):
         log.info("fault: %s %s", name, q)
         self._send_json(200, {})
 
-
-def _age(obj):
-    try:
-        born = datetime.strptime(obj["metadata"]["creationTimestamp"], "%Y-%m-%dT%H:%M:%SZ")
-    except (KeyError, ValueError, TypeError):
-        return "<unknown>"
-    s = int((datetime.now(timezone.utc).replace(tzinfo=None) - born).total_seconds())
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if s >= size:
-            return f"{s // size}{unit}"
-    return f"{max(s, 0)}s"
-
-
-def table(objs, rv, cont=None):
-    """The meta.k8s.io/v1 Table `kubectl get` asks for: name and age columns."""
-    md = {"resourceVersion": rv}
-    if cont:
-        md["continue"] = cont
-    return {
-        "kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": md,
-        "columnDefinitions": [
-            {"name": "Name", "type": "string", "format": "name", "priority": 0,
-             "description": "Name of the object"},
-            {"name": "Age", "type": "string", "format": "", "priority": 0,
-             "description": "Time since the object was created"}],
-        "rows": [{"cells": [o["metadata"]["name"], _age(o)],
-                  "object": {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
-                             "metadata": o["metadata"]}} for o in objs],
-    }

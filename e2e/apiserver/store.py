@@ -36,7 +36,7 @@ import apierrors as E
 import defaults
 from registry import CRD, Registry
 
-HISTORY_LIMIT = 250_000
+HISTORY_LIMIT = 50_000          # events kept for watches to replay
 SNAPSHOT_CACHE = 16
 FINALIZE_SECONDS = 1.0          # how long a deleted Namespace or CRD stays terminating
 PROTECTED_NAMESPACES = ("default", "kube-system", "kube-public")

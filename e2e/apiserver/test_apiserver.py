@@ -418,11 +418,11 @@ class ProtocolTest(ServerTestCase):
         events = w.rest()  # ends cleanly at the timeout
         self.assertGreaterEqual(time.monotonic() - t0, 1.9)
         self.assertTrue(events)
-        for e in events:
+        for e in events:  # nothing but kind, apiVersion and the resourceVersion
             self.assertEqual(e["type"], "BOOKMARK")
+            version = e["object"]["metadata"]["resourceVersion"]
             self.assertEqual(e["object"], {"kind": "Ingress", "apiVersion": "networking.k8s.io/v1",
-                                           "metadata": {"resourceVersion":
-                                                        e["object"]["metadata"]["resourceVersion"]}})
+                                           "metadata": {"resourceVersion": version}})
         # A bookmark's resourceVersion covers writes to other kinds too.
         last = rv(self.api.ok("POST", R.collection_path("Service", ns), R.service(ns, "s")))
         w = self.watch(f"{R.collection_path('Ingress', ns)}?watch=1&allowWatchBookmarks=1"
