@@ -103,8 +103,8 @@ static int agent_start(struct agent *a, const struct options *opts)
         log_info("agent", "admin server on %s (port %d)", opts->admin_listen,
                  admin_server_port(a->admin));
     }
-    log_info("agent", "watching %s", opts->watch_namespace ? opts->watch_namespace
-                                                           : "all namespaces");
+    log_info("agent", "watching %s",
+             opts->watch_namespace ? opts->watch_namespace : "all namespaces");
     kube_cache_start(a->cache);
     return 0;
 }

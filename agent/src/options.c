@@ -119,8 +119,7 @@ static int int_option(const char *name, const char *arg, int min, int max, int *
     return -1;
 }
 
-enum options_result options_parse(int argc, char **argv, struct options *opts, FILE *out,
-                                  FILE *err)
+enum options_result options_parse(int argc, char **argv, struct options *opts, FILE *out, FILE *err)
 {
     *opts = (struct options){
         .admin_listen = "127.0.0.1:10255",

@@ -145,12 +145,13 @@ void router_debug_handler(void *ud, const char *query, struct admin_response *re
     (void)query;
     struct router *r = ud;
     const struct reconciler_stats *s = reconciler_stats(r->rec);
-    json_t *doc = json_pack(
-        "{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:i}", "synced", s->synced, "models",
-        (json_int_t)r->models, "passes", (json_int_t)s->passes, "failed", (json_int_t)s->failed,
-        "commands", (json_int_t)s->commands, "map_commits", (json_int_t)s->map_commits, "reloads",
-        (json_int_t)s->reloads, "unplaced", (json_int_t)s->unplaced, "routes",
-        (json_int_t)r->last_routes, "haproxy_pid", r->sup ? (int)haproxy_supervisor_pid(r->sup) : 0);
+    json_t *doc =
+        json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:i}", "synced", s->synced,
+                  "models", (json_int_t)r->models, "passes", (json_int_t)s->passes, "failed",
+                  (json_int_t)s->failed, "commands", (json_int_t)s->commands, "map_commits",
+                  (json_int_t)s->map_commits, "reloads", (json_int_t)s->reloads, "unplaced",
+                  (json_int_t)s->unplaced, "routes", (json_int_t)r->last_routes, "haproxy_pid",
+                  r->sup ? (int)haproxy_supervisor_pid(r->sup) : 0);
     resp->body = json_dumps(doc, JSON_INDENT(1));
     resp->len = resp->body ? strlen(resp->body) : 0;
     resp->content_type = "application/json";

@@ -46,7 +46,10 @@ struct test_case {
     void (*fn)(void);
 };
 
-#define TEST_CASE(fn) {#fn, fn}
+#define TEST_CASE(fn)                                                                              \
+    {                                                                                              \
+#fn, fn                                                                                    \
+    }
 
 int test_run_all(const struct test_case *cases, size_t n);
 
@@ -68,8 +71,8 @@ int test_run_all(const struct test_case *cases, size_t n);
     }                                                                                              \
     int main(void)                                                                                 \
     {                                                                                              \
-        static const struct test_case cases[] = {__VA_ARGS__};                                    \
-        return test_run_all(cases, sizeof(cases) / sizeof(cases[0]));                             \
+        static const struct test_case cases[] = {__VA_ARGS__};                                     \
+        return test_run_all(cases, sizeof(cases) / sizeof(cases[0]));                              \
     }
 
 #endif

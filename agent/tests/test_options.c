@@ -41,10 +41,26 @@ static void test_haproxy_flags(void)
 {
     struct options o;
     char out[64] = "", err[64] = "";
-    char *argv[] = {"spoke", "--state-dir", "/s", "--manage-haproxy", "--haproxy-bin", "/hb",
-                    "--haproxy-socket", "/s/a.sock", "--bind-address", "127.0.0.1",
-                    "--http-port", "18080", "--https-port", "18443", "--pool-size", "8",
-                    "--ingress-class", "edge", "--watch-only", NULL};
+    char *argv[] = {"spoke",
+                    "--state-dir",
+                    "/s",
+                    "--manage-haproxy",
+                    "--haproxy-bin",
+                    "/hb",
+                    "--haproxy-socket",
+                    "/s/a.sock",
+                    "--bind-address",
+                    "127.0.0.1",
+                    "--http-port",
+                    "18080",
+                    "--https-port",
+                    "18443",
+                    "--pool-size",
+                    "8",
+                    "--ingress-class",
+                    "edge",
+                    "--watch-only",
+                    NULL};
     CHECK_INT_EQ(parse(&o, argv, out, sizeof(out), err, sizeof(err)), OPTIONS_RUN);
     CHECK_STR_EQ(o.state_dir, "/s");
     CHECK(o.manage_haproxy && o.watch_only);
@@ -61,10 +77,10 @@ static void test_every_flag(void)
 {
     struct options o;
     char out[64] = "", err[64] = "";
-    char *argv[] = {"spoke",        "--kubeconfig",   "/k",    "--context",     "c",
-                    "--watch-namespace", "team-a",    "--debounce-ms", "250",   "--admin-listen",
-                    "off",          "--log-level",    "debug", "--log-format",  "json",
-                    NULL};
+    char *argv[] = {"spoke", "--kubeconfig",      "/k",     "--context",
+                    "c",     "--watch-namespace", "team-a", "--debounce-ms",
+                    "250",   "--admin-listen",    "off",    "--log-level",
+                    "debug", "--log-format",      "json",   NULL};
     CHECK_INT_EQ(parse(&o, argv, out, sizeof(out), err, sizeof(err)), OPTIONS_RUN);
     CHECK_STR_EQ(o.kubeconfig, "/k");
     CHECK_STR_EQ(o.context, "c");
@@ -81,11 +97,12 @@ static void test_help_lists_every_flag(void)
     char out[8192] = "", err[64] = "";
     char *argv[] = {"spoke", "--help", NULL};
     CHECK_INT_EQ(parse(&o, argv, out, sizeof(out), err, sizeof(err)), OPTIONS_EXIT_OK);
-    const char *flags[] = {"--kubeconfig", "--context",   "--watch-namespace", "--debounce-ms",
-                           "--admin-listen", "--log-level", "--log-format",    "--help",
-                           "--version", "--state-dir", "--manage-haproxy", "--haproxy-bin",
-                           "--haproxy-socket", "--bind-address", "--http-port", "--https-port",
-                           "--pool-size", "--ingress-class", "--watch-only"};
+    const char *flags[] = {
+        "--kubeconfig",     "--context",       "--watch-namespace", "--debounce-ms",
+        "--admin-listen",   "--log-level",     "--log-format",      "--help",
+        "--version",        "--state-dir",     "--manage-haproxy",  "--haproxy-bin",
+        "--haproxy-socket", "--bind-address",  "--http-port",       "--https-port",
+        "--pool-size",      "--ingress-class", "--watch-only"};
     for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
         CHECK(strstr(out, flags[i]) != NULL);
 }
@@ -111,5 +128,5 @@ static void test_errors_are_clear(void)
     CHECK(strstr(err, "extra") != NULL);
 }
 
-TEST_MAIN(TEST_CASE(test_defaults), TEST_CASE(test_every_flag), TEST_CASE(test_haproxy_flags), TEST_CASE(test_help_lists_every_flag),
-          TEST_CASE(test_errors_are_clear))
+TEST_MAIN(TEST_CASE(test_defaults), TEST_CASE(test_every_flag), TEST_CASE(test_haproxy_flags),
+          TEST_CASE(test_help_lists_every_flag), TEST_CASE(test_errors_are_clear))

@@ -91,9 +91,10 @@ static void test_diff(void)
     CHECK_INT_EQ(n, 6);
     strbuf_reset(&cmds);
     CHECK_INT_EQ(servers_diff("b", "h2-roundrobin-cookie", NULL, 0, want + 1, 1, &cmds), 2);
-    CHECK_STR_EQ(cmds.data, "add server b/ep-127.0.1.3-8080 127.0.1.3:8080 weight 1 proto h2 cookie "
-                            "ep-127.0.1.3-8080\n"
-                            "set server b/ep-127.0.1.3-8080 state ready\n");
+    CHECK_STR_EQ(cmds.data,
+                 "add server b/ep-127.0.1.3-8080 127.0.1.3:8080 weight 1 proto h2 cookie "
+                 "ep-127.0.1.3-8080\n"
+                 "set server b/ep-127.0.1.3-8080 state ready\n");
     strbuf_reset(&cmds);
     CHECK_INT_EQ(servers_diff("b", NULL, want, 3, want, 3, &cmds), 0);
     strbuf_free(&cmds);

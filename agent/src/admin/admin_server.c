@@ -12,7 +12,7 @@
 #include "util/log.h"
 #include "util/net_addr.h"
 
-#define ADMIN_MAX_REQUEST 8192
+#define ADMIN_MAX_REQUEST  8192
 #define ADMIN_IDLE_SECONDS 10.0
 
 struct admin_conn {
@@ -217,8 +217,8 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 }
 
 struct admin_server *admin_server_start(struct ev_loop *loop, const char *listen,
-                                        const struct admin_route *routes, size_t nroutes,
-                                        char *err, size_t errlen)
+                                        const struct admin_route *routes, size_t nroutes, char *err,
+                                        size_t errlen)
 {
     int fd = net_listen_tcp(listen, 64, err, errlen);
     if (fd < 0)

@@ -35,8 +35,8 @@ struct admin_server;
 /* listen is "HOST:PORT" (IPv4, or [IPv6]:PORT); port 0 picks a free one.
  * routes must stay valid while the server runs. NULL + err on failure. */
 struct admin_server *admin_server_start(struct ev_loop *loop, const char *listen,
-                                        const struct admin_route *routes, size_t nroutes,
-                                        char *err, size_t errlen);
+                                        const struct admin_route *routes, size_t nroutes, char *err,
+                                        size_t errlen);
 int admin_server_port(const struct admin_server *s);
 /* Closes the listener and every open connection. */
 void admin_server_stop(struct admin_server *s);

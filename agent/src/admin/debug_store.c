@@ -56,8 +56,8 @@ struct dump_ctx {
 static int dump_object(void *ud, json_t *obj)
 {
     struct dump_ctx *d = ud;
-    json_array_append_new(d->objects, d->is_secret ? debug_store_redact_secret(obj)
-                                                   : json_incref(obj));
+    json_array_append_new(d->objects,
+                          d->is_secret ? debug_store_redact_secret(obj) : json_incref(obj));
     return 0;
 }
 
@@ -86,10 +86,10 @@ void debug_store_handler(void *ud, const char *query, struct admin_response *res
         if (only_kind && strcmp(only_kind, res->kind) != 0)
             continue;
         const char *rv = informer_resource_version(inf);
-        json_t *r = json_pack("{s:s, s:s, s:b, s:s, s:I, s:o}", "kind", res->kind, "resource",
-                              res->plural, "synced", informer_synced(inf), "resourceVersion",
-                              rv ? rv : "", "count", (json_int_t)store_count(st), "stats",
-                              informer_stats_json(inf));
+        json_t *r =
+            json_pack("{s:s, s:s, s:b, s:s, s:I, s:o}", "kind", res->kind, "resource", res->plural,
+                      "synced", informer_synced(inf), "resourceVersion", rv ? rv : "", "count",
+                      (json_int_t)store_count(st), "stats", informer_stats_json(inf));
         if (!summary) {
             struct dump_ctx d = {json_array(), strcmp(res->kind, "Secret") == 0};
             if (only_name) {
@@ -103,8 +103,8 @@ void debug_store_handler(void *ud, const char *query, struct admin_response *res
         }
         json_array_append_new(resources, r);
     }
-    json_t *root = json_pack("{s:b, s:o}", "synced", kube_cache_synced(cache), "resources",
-                             resources);
+    json_t *root =
+        json_pack("{s:b, s:o}", "synced", kube_cache_synced(cache), "resources", resources);
     resp->body = json_dumps(root, JSON_COMPACT);
     resp->len = resp->body ? strlen(resp->body) : 0;
     resp->content_type = "application/json";

@@ -140,7 +140,8 @@ int haproxy_state_prepare(const struct haproxy_render_params *p, char *err, size
     }
     snprintf(path, sizeof(path), "%s/certs/default.pem", p->state_dir);
     struct stat st;
-    if (stat(path, &st) != 0 && self_signed_write(path, "spoke default certificate", err, errlen) < 0)
+    if (stat(path, &st) != 0 &&
+        self_signed_write(path, "spoke default certificate", err, errlen) < 0)
         return -1;
 
     char *cfg = haproxy_config_render(haproxy_cfg_template, p, err, errlen);

@@ -190,9 +190,9 @@ int pools_save(const struct pools *p, const char *path)
             if (p->profiles[i].owner[j])
                 json_object_set_new(slots, p->profiles[i].names[j],
                                     json_string(p->profiles[i].owner[j]));
-        json_array_append_new(profiles, json_pack("{s:s, s:i, s:o}", "name", p->profiles[i].name,
-                                                  "size", (int)p->profiles[i].size, "slots",
-                                                  slots));
+        json_array_append_new(profiles,
+                              json_pack("{s:s, s:i, s:o}", "name", p->profiles[i].name, "size",
+                                        (int)p->profiles[i].size, "slots", slots));
     }
     json_t *doc = json_pack("{s:o}", "profiles", profiles);
     char *text = json_dumps(doc, JSON_INDENT(1) | JSON_SORT_KEYS);

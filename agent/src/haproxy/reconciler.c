@@ -39,7 +39,7 @@ struct reconciler {
     struct routing_model *pending; /* newest model not yet started */
     bool busy, need_read, pass_failed;
     unsigned refused; /* commands HAProxy refused in this pass (retried) */
-    char *last_map; /* map file text last committed */
+    char *last_map;   /* map file text last committed */
     unsigned waiting; /* commands of the current step not answered yet */
     void (*after_commands)(struct reconciler *r);
     ev_timer retry;
@@ -179,8 +179,8 @@ static void on_command(void *user, const char *answer, size_t len, int err)
     if (err)
         fail(r, c->command, err);
     else if (!answer_ok(answer) && ++r->refused)
-        log_warn("reconcile", "HAProxy refused '%s': %.*s", c->command,
-                 (int)strcspn(answer, "\n"), answer);
+        log_warn("reconcile", "HAProxy refused '%s': %.*s", c->command, (int)strcspn(answer, "\n"),
+                 answer);
     free(c->command);
     free(c);
     if (--r->waiting == 0)
@@ -288,8 +288,9 @@ static void step_assign(struct reconciler *r)
     if (grew) {
         char err[512];
         r->stats.reloads++;
-        log_warn("reconcile", "backend pools grew: reloading HAProxy (reload #%lu, reason: pool "
-                              "exhausted)",
+        log_warn("reconcile",
+                 "backend pools grew: reloading HAProxy (reload #%lu, reason: pool "
+                 "exhausted)",
                  r->stats.reloads);
         if (reconciler_write_config(r, err, sizeof(err)) < 0 ||
             haproxy_supervisor_reload(r->sup, err, sizeof(err)) < 0) {
@@ -411,8 +412,8 @@ static void step_map(struct reconciler *r)
     } else {
         free(r->last_map);
         r->last_map = text;
-        rc = map_txn_replace(r->api, r->routes_map, r->routes_map, entries, rendered.n,
-                             on_map_done, r, err, sizeof(err));
+        rc = map_txn_replace(r->api, r->routes_map, r->routes_map, entries, rendered.n, on_map_done,
+                             r, err, sizeof(err));
         if (rc < 0)
             log_error("reconcile", "routes map: %s", err);
     }
@@ -464,8 +465,7 @@ static void step_refresh(struct reconciler *r)
     read_servers(r);
 }
 
-static void render_servers(void *ud, const char *backend, const char *profile,
-                           struct strbuf *out)
+static void render_servers(void *ud, const char *backend, const char *profile, struct strbuf *out)
 {
     const struct backend_servers *h = find_have(ud, backend);
     for (size_t i = 0; h && i < h->n; i++) {

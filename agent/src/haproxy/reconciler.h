@@ -33,13 +33,13 @@
 struct reconciler;
 
 struct reconciler_stats {
-    unsigned long passes;       /* completed passes */
-    unsigned long failed;       /* passes that hit an error (retried) */
-    unsigned long commands;     /* runtime API commands sent */
-    unsigned long map_commits;  /* routes map versions committed */
-    unsigned long reloads;      /* reloads, all for pool growth */
-    unsigned long unplaced;     /* backends without a slot in the last pass */
-    bool synced;                /* the last model was fully applied */
+    unsigned long passes;      /* completed passes */
+    unsigned long failed;      /* passes that hit an error (retried) */
+    unsigned long commands;    /* runtime API commands sent */
+    unsigned long map_commits; /* routes map versions committed */
+    unsigned long reloads;     /* reloads, all for pool growth */
+    unsigned long unplaced;    /* backends without a slot in the last pass */
+    bool synced;               /* the last model was fully applied */
 };
 
 /* render: ports, state dir, bind address (its pools/servers fields are

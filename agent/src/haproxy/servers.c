@@ -86,7 +86,7 @@ int servers_state_parse(const char *answer, servers_state_fn fn, void *ud)
         s.weight = atoi(f[col[COL_WEIGHT]]);
         int admin = atoi(f[col[COL_ADMIN]]);
         s.maint = (admin & 0x01) || (admin & 0x02) || (admin & 0x04); /* FMAINT, IMAINT, CMAINT */
-        s.drain = (admin & 0x08) != 0;                                 /* FDRAIN */
+        s.drain = (admin & 0x08) != 0;                                /* FDRAIN */
         fn(ud, f[col[COL_BE]], &s);
         count++;
     }
@@ -98,8 +98,8 @@ static void add_server(struct strbuf *cmds, const char *be, const char *profile,
                        const struct server_spec *s)
 {
     int v6 = strchr(s->addr, ':') != NULL;
-    strbuf_printf(cmds, "add server %s/%s %s%s%s:%d weight %d", be, s->name, v6 ? "[" : "",
-                  s->addr, v6 ? "]" : "", s->port, s->weight);
+    strbuf_printf(cmds, "add server %s/%s %s%s%s:%d weight %d", be, s->name, v6 ? "[" : "", s->addr,
+                  v6 ? "]" : "", s->port, s->weight);
     if (profile)
         profile_server_options(profile, s->name, cmds);
     strbuf_puts(cmds, "\n");

@@ -25,9 +25,9 @@ struct server_spec {
     char name[SERVER_NAME_MAX]; /* from the address and port: stable, unique */
     char addr[SERVER_ADDR_MAX]; /* numeric IPv4 or IPv6 */
     int port;
-    int weight;   /* 1..256 */
-    bool drain;   /* terminating: serve nothing new */
-    bool maint;   /* in maintenance (as read from HAProxy) */
+    int weight; /* 1..256 */
+    bool drain; /* terminating: serve nothing new */
+    bool maint; /* in maintenance (as read from HAProxy) */
 };
 
 /* Fills name from addr and port ("ep-127.0.1.1-8080", ':' of IPv6 as '_').

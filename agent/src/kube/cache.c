@@ -74,8 +74,7 @@ static void debounce_cb(struct ev_loop *loop, ev_timer *w, int revents)
 }
 
 struct kube_cache *kube_cache_new(struct ev_loop *loop, struct kube_http *http, const char *ns,
-                                  double debounce_seconds, kube_cache_change_fn on_change,
-                                  void *ud)
+                                  double debounce_seconds, kube_cache_change_fn on_change, void *ud)
 {
     struct kube_cache *c = calloc(1, sizeof(*c));
     if (!c)
@@ -89,8 +88,8 @@ struct kube_cache *kube_cache_new(struct ev_loop *loop, struct kube_http *http, 
     const struct store_handlers handlers = {on_add, on_update, on_delete, c};
     for (size_t i = 0; i < NWATCHED; i++) {
         c->stores[i] = store_new(watched[i]->kind, &handlers);
-        c->informers[i] = c->stores[i] ? informer_new(loop, http, watched[i], ns, c->stores[i])
-                                       : NULL;
+        c->informers[i] =
+            c->stores[i] ? informer_new(loop, http, watched[i], ns, c->stores[i]) : NULL;
         if (!c->informers[i]) {
             kube_cache_free(c);
             return NULL;

@@ -26,11 +26,11 @@
 struct informer;
 
 struct informer_stats {
-    unsigned long lists;         /* completed LISTs (the first one included) */
-    unsigned long relists;       /* LISTs after the first (410, errors) */
-    unsigned long watches;       /* WATCH requests started */
-    unsigned long watch_events;  /* ADDED/MODIFIED/DELETED applied */
-    unsigned long errors;        /* failed requests and malformed streams */
+    unsigned long lists;        /* completed LISTs (the first one included) */
+    unsigned long relists;      /* LISTs after the first (410, errors) */
+    unsigned long watches;      /* WATCH requests started */
+    unsigned long watch_events; /* ADDED/MODIFIED/DELETED applied */
+    unsigned long errors;       /* failed requests and malformed streams */
 };
 
 /* ns NULL = all namespaces. The store must outlive the informer. */

@@ -37,8 +37,8 @@ struct kube_config {
 
 /* Load a kubeconfig file (YAML or JSON). context NULL = current-context.
  * Returns 0, or -1 with a human-readable reason in err. */
-int kube_config_from_file(const char *path, const char *context, struct kube_config *out,
-                          char *err, size_t errlen);
+int kube_config_from_file(const char *path, const char *context, struct kube_config *out, char *err,
+                          size_t errlen);
 
 /* In-cluster config from the environment and sa_dir (NULL = KUBE_SA_DIR). */
 int kube_config_in_cluster(const char *sa_dir, struct kube_config *out, char *err, size_t errlen);
