@@ -10,6 +10,7 @@ import ssl
 import subprocess
 import sys
 import urllib.error
+import urllib.parse
 import urllib.request
 
 from lib.wait import wait_until
@@ -102,7 +103,7 @@ class ApiServer:
         return obj
 
     def fault(self, name, **params):
-        query = "&".join(f"{k}={v}" for k, v in params.items())
+        query = urllib.parse.urlencode(params)
         return self.ok("POST", f"/_test/{name}" + (f"?{query}" if query else ""))
 
     def stats(self):

@@ -22,7 +22,10 @@ def remove_workdir(path):
 
 
 def kubectl(api, *args, stdin=None, check=True):
-    p = subprocess.run(["kubectl", "--kubeconfig", api.kubeconfig, *args], input=stdin,
+    # A discovery cache per API server: ports are reused between tests.
+    cache = os.path.join(api.dir, "kubectl-cache")
+    p = subprocess.run(["kubectl", "--kubeconfig", api.kubeconfig, "--cache-dir", cache, *args],
+                       input=stdin,
                        capture_output=True, text=True, timeout=60)
     if check and p.returncode != 0:
         raise AssertionError(f"kubectl {' '.join(args)} failed ({p.returncode}): {p.stderr}")
