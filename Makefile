@@ -36,7 +36,7 @@ TEST_BINS := $(TEST_SRCS:agent/tests/%.c=$(O)/tests/%)
 FUZZ_SRCS := $(wildcard agent/fuzz/fuzz_*.c)
 FUZZ_SECONDS ?= 60
 
-.PHONY: all test test-unit test-e2e demo demo-stop bench fuzz clean format lint deps check-deps
+.PHONY: all fuzz-build test test-unit test-e2e demo demo-stop bench fuzz clean format lint deps check-deps
 
 all: $(O)/spoke $(TEST_BINS)
 
@@ -74,6 +74,7 @@ deps:
 test: check-deps
 	$(MAKE) BUILD=release all
 	$(MAKE) BUILD=asan all
+	$(MAKE) fuzz-build
 	scripts/run-tests
 
 test-unit: check-deps
@@ -104,7 +105,9 @@ build/fuzz/gen/haproxy_cfg_template.c: haproxy/haproxy.cfg.in scripts/embed
 	@mkdir -p $(dir $@)
 	scripts/embed haproxy_cfg_template $< > $@
 
-fuzz: check-deps $(FUZZ_SRCS:agent/fuzz/%.c=build/fuzz/%)
+fuzz-build: $(FUZZ_SRCS:agent/fuzz/%.c=build/fuzz/%)
+
+fuzz: check-deps fuzz-build
 	scripts/fuzz $(FUZZ_SECONDS)
 
 FORMAT_FILES = $(shell find agent -name '*.[ch]' | sort)

@@ -36,6 +36,15 @@ static int keys_short(const json_t *v)
     return 1;
 }
 
+/* "\\uD800".."\\uDBFF" in either case (jansson prints upper case). */
+static int has_surrogate_escape(const char *s)
+{
+    for (const char *p = strstr(s, "\\u"); p; p = strstr(p + 2, "\\u"))
+        if ((p[2] == 'd' || p[2] == 'D') && p[3] && strchr("89abAB", p[3]))
+            return 1;
+    return 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -48,8 +57,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     char *out = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT | JSON_ENSURE_ASCII);
-    if (out && !strchr(out, 0x7f) && !strstr(out, "\\ud8") && !strstr(out, "\\ud9") &&
-        !strstr(out, "\\uda") && !strstr(out, "\\udb") && keys_short(v)) {
+    if (out && !strchr(out, 0x7f) && !has_surrogate_escape(out) && keys_short(v)) {
         json_t *again = yaml_to_json(out, strlen(out), err, sizeof(err));
         if (!again || !json_equal(v, again))
             abort(); /* the JSON we printed does not read back the same */
