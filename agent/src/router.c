@@ -25,7 +25,51 @@ struct router {
     struct haproxy_supervisor *sup;
     unsigned long models;
     size_t last_routes, last_problems;
+    char **problems; /* "Kind object: message" of the last model, sorted */
+    size_t n_problems;
 };
+
+static char *problem_text(const struct model_problem *p)
+{
+    char *s;
+    if (asprintf(&s, "%s %s: %s", p->kind, p->object, p->message) < 0)
+        abort();
+    return s;
+}
+
+static int contains(char **list, size_t n, const char *s)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(list[i], s) == 0)
+            return 1;
+    return 0;
+}
+
+static void free_problems(char **list, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(list[i]);
+    free(list);
+}
+
+/* Logs problems that appeared (warn) and went away (info), once each. */
+static void report_problems(struct router *r, const struct routing_model *m)
+{
+    char **now = calloc(m->n_problems + 1, sizeof(char *));
+    if (!now)
+        abort();
+    for (size_t i = 0; i < m->n_problems; i++) {
+        now[i] = problem_text(&m->problems[i]);
+        if (!contains(r->problems, r->n_problems, now[i]))
+            log_warn("router", "%s", now[i]);
+    }
+    for (size_t i = 0; i < r->n_problems; i++)
+        if (!contains(now, m->n_problems, r->problems[i]))
+            log_info("router", "resolved: %s", r->problems[i]);
+    free_problems(r->problems, r->n_problems);
+    r->problems = now;
+    r->n_problems = m->n_problems;
+}
 
 static void on_haproxy_started(void *ud, unsigned restarts)
 {
@@ -121,9 +165,7 @@ void router_update(struct router *r)
     if (m->n_routes != r->last_routes || m->n_problems != r->last_problems)
         log_info("router", "model: %zu routes, %zu backends, %zu problems", m->n_routes,
                  m->n_backends, m->n_problems);
-    for (size_t i = 0; i < m->n_problems; i++)
-        log_debug("router", "%s %s: %s", m->problems[i].kind, m->problems[i].object,
-                  m->problems[i].message);
+    report_problems(r, m);
     r->last_routes = m->n_routes;
     r->last_problems = m->n_problems;
     reconciler_apply(r->rec, m);
@@ -137,6 +179,7 @@ void router_free(struct router *r)
     runtime_api_free(r->api);
     reconciler_free(r->rec);
     haproxy_supervisor_stop(r->sup, 5.0);
+    free_problems(r->problems, r->n_problems);
     free(r);
 }
 

@@ -1,6 +1,8 @@
 """echo.py - echo "Pods": small HTTP servers, each bound to its own loopback
 address (127.0.1.N) on the same port, as Pods of a Service would be. Each
-answers every request with JSON naming itself and echoing the request.
+answers every request with JSON naming itself and echoing the request. A
+query parameter delay=SECONDS (at most 30) makes it wait before answering,
+for timeout tests.
 
     pods = EchoPods(["127.0.1.1", "127.0.1.2"], port=8080, names=["web-a", "web-b"])
     pods.start(); ...; pods.stop()
@@ -14,12 +16,17 @@ import json
 import signal
 import socketserver
 import threading
+import time
+import urllib.parse
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def _answer(self):
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+        if "delay" in query:
+            time.sleep(min(float(query["delay"][0]), 30.0))
         length = int(self.headers.get("Content-Length") or 0)
         body_in = self.rfile.read(length) if length else b""
         body = json.dumps({

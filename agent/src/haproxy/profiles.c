@@ -41,6 +41,9 @@ int profile_backend_lines(const char *profile, struct strbuf *out)
     strbuf_printf(out, "balance %s\n", p.balance);
     if (p.cookie)
         strbuf_puts(out, "cookie SPOKEAFFINITY insert indirect nocache httponly\n");
+    /* spoke.dev/timeout-server, set by the frontend from the route. */
+    strbuf_puts(out, "http-request set-timeout server var(txn.timeout_server) if { "
+                     "var(txn.timeout_server) -m found }\n");
     /* No endpoint: 503 at once, with a page that says why. */
     strbuf_puts(out, "http-request return status 503 content-type text/plain string \"no ready "
                      "endpoint for this service\\n\" if { nbsrv eq 0 }\n");
