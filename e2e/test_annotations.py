@@ -20,6 +20,17 @@ def ingress(name, host, annotations=None, tls=False):
     return ing
 
 
+def rewrite_ingress():
+    """/api/... -> /v2/..., the root Prefix "/" -> /root/..., Exact /one -> /."""
+    paths = [("/api", "Prefix"), ("/deep/a/b/c", "Prefix"), ("/one", "Exact")]
+    ing = R.ingress(NS, "rewrite", host="rw.example.com", service="web",
+                    annotations={"spoke.dev/rewrite-target": "/v2/"})
+    rule = ing["spec"]["rules"][0]["http"]
+    rule["paths"] = [{"path": p, "pathType": t, "backend": rule["paths"][0]["backend"]}
+                     for p, t in paths]
+    return ing
+
+
 class AnnotationsTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -40,6 +51,7 @@ class AnnotationsTest(unittest.TestCase):
             ingress("plain-ok", "optout.example.com", {"spoke.dev/ssl-redirect": "false"},
                     tls=True),
             ingress("bad", "bad.example.com", {"spoke.dev/timeout-server": "soon"}),
+            rewrite_ingress(),
         )
         cls.rc.wait_synced()
         cls.rc.wait_pod("bad.example.com", "/", "web-1")
@@ -62,6 +74,14 @@ class AnnotationsTest(unittest.TestCase):
         self.assertEqual(status, 302)
         self.assertEqual(headers.get("location"), "/app")
         self.assertEqual(self.rc.pod_for("app.example.com", "/app/x"), "web-1")
+
+    def test_rewrite_target(self):
+        cases = [("/api", "/v2"), ("/api/", "/v2/"), ("/api/items/7?x=1", "/v2/items/7?x=1"),
+                 ("/deep/a/b/c/d", "/v2/d"), ("/one", "/v2")]
+        for path, want in cases:
+            status, body, _ = self.rc.request("rw.example.com", path)
+            self.assertEqual(status, 200, path)
+            self.assertEqual(body["path"], want, path)
 
     def test_timeout_server(self):
         self.assertEqual(self.rc.pod_for("slow.example.com", "/?delay=0.1"), "web-1")

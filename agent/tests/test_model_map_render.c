@@ -112,10 +112,10 @@ static void test_keys_and_values(void)
     CHECK_STR_EQ(r.entries[3].value, want);
     snprintf(want, sizeof(want), "ns_s2_80|%s|s|||||", prefix->id);
     CHECK_STR_EQ(r.entries[7].value, want);
-    snprintf(want, sizeof(want), "ns_s5_80|%s|wrt|5000|2|/v2||https://b.com/x?y=1", x->id);
+    snprintf(want, sizeof(want), "ns_s5_80|%s|wrt|5000|1|/v2||https://b.com/x?y=1", x->id);
     CHECK_STR_EQ(r.entries[2].value, want);
     CHECK_STR_EQ(r.entries[5].value, want);
-    snprintf(want, sizeof(want), "spoke_unavailable|%s|wrt|5000|5|/v2||https://b.com/x?y=1",
+    snprintf(want, sizeof(want), "spoke_unavailable|%s|wrt|5000|1|/v2||https://b.com/x?y=1",
              gone->id);
     CHECK_STR_EQ(r.entries[1].value, want);
     snprintf(want, sizeof(want), "ns_fallback_80|%s|-|||||", m->default_route->id);

@@ -44,7 +44,12 @@ static char *render_value(const struct model_route *r, const char *backend)
         strbuf_printf(&b, "%u", r->timeout_server_ms);
     strbuf_puts(&b, "|");
     if (r->rewrite_target) {
-        size_t matched = strlen(r->path);
+        /* How many path elements ("/x") the route matches: HAProxy strips
+         * that many with a regsub (haproxy.cfg.in), as element-wise Prefix
+         * matching guarantees the request starts with them. */
+        size_t matched = 0;
+        for (const char *c = r->path; *c; c++)
+            matched += *c == '/';
         if (r->type != MODEL_PATH_EXACT && strcmp(r->path, "/") == 0)
             matched = 0;
         size_t tlen = strlen(r->rewrite_target);
@@ -289,8 +294,10 @@ int map_sim_rewrite(const char *value, const char *path, char *out, size_t outle
         if (map_value_field(value, MAP_FIELD_RW_LEN, len_text, sizeof(len_text)) < 0 ||
             map_value_field(value, MAP_FIELD_RW_TARGET, target, sizeof(target)) < 0)
             return -1;
-        size_t skip = strtoul(len_text, NULL, 10);
-        rest = path + (skip < strlen(path) ? skip : strlen(path));
+        /* Strip that many path elements, as regsub(^(/[^/]*){N},) does. */
+        for (unsigned long k = strtoul(len_text, NULL, 10); k > 0 && *rest == '/'; k--)
+            for (rest++; *rest && *rest != '/'; rest++)
+                ;
     }
     int n = snprintf(out, outlen, "%s%s", target, rest);
     if (n < 0 || (size_t)n >= outlen)

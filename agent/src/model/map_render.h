@@ -19,8 +19,9 @@
  *              w = rewrite the path, a = app-root redirect of "/", r =
  *              permanent redirect, t = server timeout
  *   TIMEOUT    server timeout in milliseconds, or empty
- *   RW-LEN     how many leading bytes of the path the route matched (the
- *              length of its path; 0 for Prefix "/"), or empty
+ *   RW-LEN     how many leading path elements ("/x") the route matched (the
+ *              number of '/' in its path; 0 for Prefix "/"), or empty;
+ *              haproxy.cfg.in strips up to 32 of them
  *   RW-TARGET  the rewrite target without trailing '/' (may be empty)
  *   APP-ROOT   the app-root path, or empty
  *   REDIRECT   the permanent-redirect URL, or empty
@@ -90,7 +91,7 @@ const struct map_kv *map_sim_lookup(const struct map_rendered *r, const char *ho
 int map_value_field(const char *value, int n, char *out, size_t outlen);
 
 /* The path HAProxy sends to the backend for a request of path that found
- * value: with flag 'w', the first RW-LEN bytes are replaced by RW-TARGET
+ * value: with flag 'w', the first RW-LEN path elements are replaced by RW-TARGET
  * and "" becomes "/"; otherwise path. Returns the length or -1. */
 int map_sim_rewrite(const char *value, const char *path, char *out, size_t outlen);
 
