@@ -163,6 +163,25 @@ class RoutingTest(unittest.TestCase):
         self.worker = self.rc.worker_pid()
         type(self).worker = self.worker
 
+    def test_11_agent_killed_haproxy_keeps_serving_then_is_adopted(self):
+        worker = self.rc.worker_pid()
+        self.rc.agent.proc.kill()  # SIGKILL: no clean-up at all
+        self.rc.agent.proc.wait()
+        self.rc.agent.proc = None
+        # HAProxy does not depend on the agent to serve.
+        for _ in range(5):
+            self.assertEqual(self.rc.pod_for("shop.example.com", "/api"), "api-1")
+        self.rc.agent.start()
+        self.rc.agent.wait_synced()
+        self.rc.wait_synced()
+        self.rc.apply(R.service(NS, "late", target_port=self.port),
+                      R.endpoint_slice(NS, "late-1", "late", ["127.0.1.2"], self.port),
+                      ingress("late", [("late.example.com", [("/", "Prefix", "late")])]))
+        self.rc.wait_pod("late.example.com", "/", "web-2")
+        self.assertEqual(self.rc.worker_pid(), worker, "the restarted agent reloaded HAProxy")
+        with open(self.rc.agent.log_path, errors="replace") as f:
+            self.assertIn("adopted the running HAProxy", f.read())
+
     def _answers(self):
         try:
             return self.rc.pod_for("shop.example.com", "/api") == "api-1"

@@ -2,6 +2,8 @@
 #include "haproxy/supervisor.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -17,8 +19,10 @@ extern char **environ;
 
 struct haproxy_supervisor {
     struct ev_loop *loop;
-    char *bin, *cfg;
+    char *bin, *cfg, *pidfile;
     pid_t pid;
+    bool adopted;           /* started by an earlier agent: not our child */
+    ev_timer watch_adopted; /* polls an adopted master, which sends no SIGCHLD */
     unsigned restarts;
     double backoff;
     ev_tstamp started_at;
@@ -63,11 +67,12 @@ static int check_config(const char *bin, const char *cfg, char *err, size_t errl
 
 static int start_child(struct haproxy_supervisor *s, char *err, size_t errlen)
 {
-    char *argv[] = {s->bin, "-W", "-db", "-f", s->cfg, NULL};
+    char *argv[] = {s->bin, "-W", "-db", "-f", s->cfg, "-p", s->pidfile, NULL};
     s->pid = spawn(s->bin, argv, err, errlen);
     if (s->pid < 0)
         return -1;
     s->started_at = ev_now(s->loop);
+    s->adopted = false;
     ev_child_set(&s->child, s->pid, 0);
     ev_child_start(s->loop, &s->child);
     log_info("haproxy", "started HAProxy (pid %d) with %s", (int)s->pid, s->cfg);
@@ -112,6 +117,49 @@ static void on_child(struct ev_loop *loop, ev_child *w, int revents)
     ev_timer_start(loop, &s->restart_timer);
 }
 
+/* The master of an earlier agent's HAProxy, if it still runs this cfg. */
+static pid_t running_master(const char *pidfile, const char *cfg)
+{
+    FILE *f = fopen(pidfile, "r");
+    long pid = 0;
+    if (!f)
+        return 0;
+    if (fscanf(f, "%ld", &pid) != 1)
+        pid = 0;
+    fclose(f);
+    if (pid <= 1 || kill((pid_t)pid, 0) < 0)
+        return 0;
+    char path[64], cmdline[8192];
+    snprintf(path, sizeof(path), "/proc/%ld/cmdline", pid);
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, cmdline, sizeof(cmdline) - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    cmdline[n] = '\0';
+    /* argv is NUL-separated: look for the cfg path as one argument. */
+    for (char *a = cmdline; a < cmdline + n; a += strlen(a) + 1)
+        if (strcmp(a, cfg) == 0)
+            return (pid_t)pid;
+    return 0;
+}
+
+static void on_watch_adopted(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)revents;
+    struct haproxy_supervisor *s = w->data;
+    if (s->pid > 0 && kill(s->pid, 0) == 0)
+        return;
+    ev_timer_stop(loop, w);
+    log_error("haproxy", "adopted HAProxy (pid %d) is gone", (int)s->pid);
+    s->pid = -1;
+    s->backoff = 0.1;
+    ev_timer_set(&s->restart_timer, 0.1, 0);
+    ev_timer_start(loop, &s->restart_timer);
+}
+
 struct haproxy_supervisor *haproxy_supervisor_start(struct ev_loop *loop, const char *haproxy_bin,
                                                     const char *cfg_path,
                                                     haproxy_started_fn on_start, void *ud,
@@ -128,6 +176,13 @@ struct haproxy_supervisor *haproxy_supervisor_start(struct ev_loop *loop, const 
         }
         return NULL;
     }
+    size_t n = strlen(cfg_path);
+    s->pidfile = malloc(n + 5);
+    if (!s->pidfile)
+        abort();
+    memcpy(s->pidfile, cfg_path, n + 1);
+    char *dot = strrchr(s->pidfile, '.');
+    strcpy(dot && strchr(dot, '/') == NULL ? dot : s->pidfile + n, ".pid");
     s->loop = loop;
     s->on_start = on_start;
     s->ud = ud;
@@ -136,9 +191,22 @@ struct haproxy_supervisor *haproxy_supervisor_start(struct ev_loop *loop, const 
     s->child.data = s;
     ev_timer_init(&s->restart_timer, on_restart_timer, 0, 0);
     s->restart_timer.data = s;
+    ev_timer_init(&s->watch_adopted, on_watch_adopted, 1.0, 1.0);
+    s->watch_adopted.data = s;
+    pid_t running = running_master(s->pidfile, s->cfg);
+    if (running > 0) {
+        /* An agent restart: HAProxy kept serving; keep it, no gap, no reload. */
+        s->pid = running;
+        s->adopted = true;
+        s->started_at = ev_now(loop);
+        ev_timer_start(loop, &s->watch_adopted);
+        log_info("haproxy", "adopted the running HAProxy (pid %d) of %s", (int)running, s->cfg);
+        return s;
+    }
     if (start_child(s, err, errlen) < 0) {
         free(s->bin);
         free(s->cfg);
+        free(s->pidfile);
         free(s);
         return NULL;
     }
@@ -166,7 +234,7 @@ static int wait_exit(pid_t pid, double seconds)
     struct timespec step = {0, 20 * 1000 * 1000};
     for (double t = 0; t < seconds; t += 0.02) {
         pid_t r = waitpid(pid, NULL, WNOHANG);
-        if (r == pid || (r < 0 && errno == ECHILD))
+        if (r == pid || (r < 0 && errno == ECHILD && kill(pid, 0) < 0))
             return 1;
         nanosleep(&step, NULL);
     }
@@ -178,6 +246,7 @@ void haproxy_supervisor_stop(struct haproxy_supervisor *s, double grace)
     if (!s)
         return;
     ev_timer_stop(s->loop, &s->restart_timer);
+    ev_timer_stop(s->loop, &s->watch_adopted);
     ev_child_stop(s->loop, &s->child);
     if (s->pid > 0) {
         log_info("haproxy", "stopping HAProxy (pid %d), %.0f s to finish requests", (int)s->pid,
@@ -191,8 +260,10 @@ void haproxy_supervisor_stop(struct haproxy_supervisor *s, double grace)
             }
         }
     }
+    unlink(s->pidfile);
     free(s->bin);
     free(s->cfg);
+    free(s->pidfile);
     free(s);
 }
 

@@ -6,6 +6,11 @@
  * and lets the old ones finish their connections (hitless). When the master
  * exits unexpectedly it is started again, after a backoff that grows while
  * it keeps dying. Needs the libev default loop (child watchers).
+ *
+ * The master's pid goes to the cfg path with ".pid" for ".cfg". When the
+ * agent starts and that master still runs the same configuration (the agent
+ * was killed or crashed, HAProxy was not), it is adopted instead of started
+ * again: HAProxy keeps serving through an agent restart, with no reload.
  */
 #ifndef SPOKE_HAPROXY_SUPERVISOR_H
 #define SPOKE_HAPROXY_SUPERVISOR_H
