@@ -78,6 +78,7 @@ BUILTINS = [
     _r("networking.k8s.io", "v1", "ingressclasses", "IngressClass", False),
     _r("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice", True),
     _r("coordination.k8s.io", "v1", "leases", "Lease", True),
+    _r("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget", True, ["pdb"], status=True),
     _r("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", False),
     _r("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding", False),
     _r("rbac.authorization.k8s.io", "v1", "roles", "Role", True),

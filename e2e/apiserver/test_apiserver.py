@@ -125,7 +125,8 @@ class ProtocolTest(ServerTestCase):
         for name in ("namespaces", "secrets", "events", "configmaps"):
             self.assertIn(name, core)
         for path in ("/apis/discovery.k8s.io/v1", "/apis/coordination.k8s.io/v1",
-                     "/apis/apiextensions.k8s.io/v1"):
+                     "/apis/apiextensions.k8s.io/v1", "/apis/policy/v1", "/apis/apps/v1",
+                     "/apis/rbac.authorization.k8s.io/v1"):
             self.assertTrue(self.api.ok("GET", path)["resources"])
         # kubectl 1.32 asks for aggregated discovery first; plain JSON is its fallback.
         status, headers, _ = Client(self.api).request("GET", "/apis", headers={

@@ -67,8 +67,6 @@ int b64_decode(const char *in, size_t len, unsigned char *out, size_t outcap, si
     size_t pad = 0;
     while (pad < 2 && len > pad && in[len - 1 - pad] == '=')
         pad++;
-    if (pad == 0 && len > 0 && in[len - 1] == '=')
-        return -1;
     return decode(in, len - pad, 0, out, outcap, outlen);
 }
 
