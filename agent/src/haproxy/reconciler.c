@@ -527,7 +527,9 @@ void reconciler_apply(struct reconciler *r, struct routing_model *m)
     model_free(r->pending);
     r->pending = m;
     r->stats.synced = false;
-    if (!r->busy && !ev_is_active(&r->retry))
+    /* A new model does not wait for a retry timer: it is applied now, and
+     * the pass retries whatever failed before. */
+    if (!r->busy)
         start_pass(r);
 }
 

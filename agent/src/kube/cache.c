@@ -18,16 +18,23 @@ struct kube_cache {
     ev_timer debounce;
     double debounce_seconds;
     unsigned long pending_events;
+    ev_tstamp last_fire; /* when on_change last ran */
     bool was_synced;
     kube_cache_change_fn on_change;
     void *ud;
 };
 
+/* A rate limit rather than a fixed delay: a change after a quiet period is
+ * handled almost at once (1 ms, so the events of one read still coalesce);
+ * during a burst, on_change runs at most once per debounce interval. */
+#define COALESCE_SECONDS 0.001
+
 static void note_change(struct kube_cache *c)
 {
     c->pending_events++;
     if (!ev_is_active(&c->debounce)) {
-        ev_timer_set(&c->debounce, c->debounce_seconds, 0.);
+        double wait = c->last_fire + c->debounce_seconds - ev_now(c->loop);
+        ev_timer_set(&c->debounce, wait > COALESCE_SECONDS ? wait : COALESCE_SECONDS, 0.);
         ev_timer_start(c->loop, &c->debounce);
     }
 }
@@ -69,6 +76,7 @@ static void debounce_cb(struct ev_loop *loop, ev_timer *w, int revents)
     }
     unsigned long events = c->pending_events;
     c->pending_events = 0;
+    c->last_fire = ev_now(c->loop);
     if (c->on_change)
         c->on_change(c->ud, events);
 }

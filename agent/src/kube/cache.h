@@ -3,7 +3,9 @@
  * and one debounced "something changed" signal for all of them.
  *
  * Store handlers only count events and arm a timer; when it fires, the
- * on_change callback runs once for however many events came in. Whoever
+ * on_change callback runs once for however many events came in. The timer
+ * is a rate limit: after a quiet period a change is passed on within a
+ * millisecond; during a burst, at most once per debounce interval. Whoever
  * listens reconciles from the stores (level-triggered), never from the
  * events themselves.
  */
