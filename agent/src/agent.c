@@ -89,7 +89,7 @@ static int agent_start(struct agent *a, const struct options *opts)
                               on_cache_change, a);
     if (!a->cache)
         return -1;
-    if (!opts->watch_only && !(a->router = router_new(a->loop, opts, a->cache)))
+    if (!opts->watch_only && !(a->router = router_new(a->loop, opts, a->cache, a->http)))
         return -1;
     if (opts->admin_listen) {
         char err[256];

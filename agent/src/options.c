@@ -36,6 +36,12 @@ static const char usage[] =
     "  --ingress-class NAME      serve Ingresses of this IngressClass (default spoke)\n"
     "  --watch-only              watch the API and keep the cache, drive no HAProxy\n"
     "\n"
+    "Ingress status:\n"
+    "  --publish-service NS/NAME write the load-balancer addresses of this Service into\n"
+    "                            status.loadBalancer of the Ingresses served\n"
+    "  --publish-address ADDRS   write these addresses instead (comma-separated IPs or\n"
+    "                            host names); without either, status is left alone\n"
+    "\n"
     "Operations:\n"
     "  --admin-listen ADDR       local admin HTTP server, HOST:PORT (default 127.0.0.1:10255);\n"
     "                            GET /debug/store dumps the object cache (Secret values\n"
@@ -66,6 +72,8 @@ enum {
     OPT_HTTPS_PORT,
     OPT_INGRESS_CLASS,
     OPT_POOL_SIZE,
+    OPT_PUBLISH_SERVICE,
+    OPT_PUBLISH_ADDRESS,
 };
 
 static const struct option long_options[] = {
@@ -86,6 +94,8 @@ static const struct option long_options[] = {
     {"https-port", required_argument, NULL, OPT_HTTPS_PORT},
     {"ingress-class", required_argument, NULL, OPT_INGRESS_CLASS},
     {"pool-size", required_argument, NULL, OPT_POOL_SIZE},
+    {"publish-service", required_argument, NULL, OPT_PUBLISH_SERVICE},
+    {"publish-address", required_argument, NULL, OPT_PUBLISH_ADDRESS},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -204,6 +214,18 @@ enum options_result options_parse(int argc, char **argv, struct options *opts, F
         case OPT_POOL_SIZE:
             if (int_option("pool-size", optarg, 1, 4096, &opts->pool_size, err) < 0)
                 return OPTIONS_EXIT_ERROR;
+            break;
+        case OPT_PUBLISH_SERVICE: {
+            const char *slash = strchr(optarg, '/');
+            if (!slash || slash == optarg || !slash[1] || strchr(slash + 1, '/')) {
+                fprintf(err, "spoke: --publish-service: '%s' is not NAMESPACE/NAME\n", optarg);
+                return OPTIONS_EXIT_ERROR;
+            }
+            opts->publish_service = optarg;
+            break;
+        }
+        case OPT_PUBLISH_ADDRESS:
+            opts->publish_address = optarg;
             break;
         case 'h':
             fputs(usage, out);

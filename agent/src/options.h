@@ -24,6 +24,8 @@ struct options {
     int http_port, https_port;  /* --http-port, --https-port */
     const char *ingress_class;  /* --ingress-class */
     int pool_size;              /* --pool-size: backends declared per profile */
+    const char *publish_service; /* --publish-service NS/NAME */
+    const char *publish_address; /* --publish-address ADDR[,ADDR...] */
     enum log_level log_level;
     enum log_format log_format;
 };

@@ -12,6 +12,7 @@
 #include "haproxy/reconciler.h"
 #include "haproxy/runtime_api.h"
 #include "haproxy/supervisor.h"
+#include "kube/ingress_status.h"
 #include "model/routes.h"
 #include "util/log.h"
 
@@ -23,6 +24,8 @@ struct router {
     struct runtime_api *api;
     struct reconciler *rec;
     struct haproxy_supervisor *sup;
+    struct ingress_status *status;
+    ev_timer resync;
     unsigned long models;
     size_t last_routes, last_problems;
     char **problems; /* "Kind object: message" of the last model, sorted */
@@ -93,8 +96,17 @@ static int absolute_state_dir(const char *dir, char *out, size_t len)
     return 0;
 }
 
+static void on_resync(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    struct router *r = w->data;
+    if (kube_cache_synced(r->cache))
+        router_update(r);
+}
+
 struct router *router_new(struct ev_loop *loop, const struct options *opts,
-                          struct kube_cache *cache)
+                          struct kube_cache *cache, struct kube_http *http)
 {
     struct router *r = calloc(1, sizeof(*r));
     char err[512];
@@ -103,6 +115,9 @@ struct router *router_new(struct ev_loop *loop, const struct options *opts,
     r->loop = loop;
     r->cache = cache;
     r->opts = opts;
+    ev_timer_init(&r->resync, on_resync, 30.0, 30.0);
+    r->resync.data = r;
+    r->status = ingress_status_new(http, opts->publish_address, opts->publish_service);
     if (absolute_state_dir(opts->state_dir, r->state_dir, sizeof(r->state_dir)) < 0) {
         log_error("router", "cannot resolve --state-dir %s", opts->state_dir);
         goto fail;
@@ -144,6 +159,7 @@ struct router *router_new(struct ev_loop *loop, const struct options *opts,
     } else {
         log_info("router", "attached mode: HAProxy must run %s", r->cfg_path);
     }
+    ev_timer_start(loop, &r->resync);
     return r;
 fail:
     router_free(r);
@@ -168,6 +184,7 @@ void router_update(struct router *r)
     report_problems(r, m);
     r->last_routes = m->n_routes;
     r->last_problems = m->n_problems;
+    ingress_status_update(r->status, m->ingresses, m->n_ingresses, in.ingresses, in.services);
     reconciler_apply(r->rec, m);
 }
 
@@ -175,6 +192,8 @@ void router_free(struct router *r)
 {
     if (!r)
         return;
+    ev_timer_stop(r->loop, &r->resync);
+    ingress_status_free(r->status);
     /* The API first: its pending callbacks see -ECANCELED and touch nothing. */
     runtime_api_free(r->api);
     reconciler_free(r->rec);

@@ -1,7 +1,9 @@
 /*
  * router.h - the routing side of the agent: prepares the state directory,
  * starts HAProxy (--manage-haproxy) or attaches to it, and turns every
- * cache change into a routing model that the reconciler pushes.
+ * cache change into a routing model that the reconciler pushes, and the
+ * served Ingresses' status. Every 30 s it does so even without a change, so
+ * whatever failed (a refused command, a status patch) is tried again.
  */
 #ifndef SPOKE_ROUTER_H
 #define SPOKE_ROUTER_H
@@ -10,13 +12,14 @@
 
 #include "admin/admin_server.h"
 #include "kube/cache.h"
+#include "kube/http.h"
 #include "options.h"
 
 struct router;
 
 /* NULL (with the reason logged) when HAProxy cannot be set up. */
 struct router *router_new(struct ev_loop *loop, const struct options *opts,
-                          struct kube_cache *cache);
+                          struct kube_cache *cache, struct kube_http *http);
 /* The cache changed (debounced): build a model and apply it. */
 void router_update(struct router *r);
 /* Stops HAProxy (when managed) and frees everything. */

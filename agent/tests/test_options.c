@@ -102,7 +102,8 @@ static void test_help_lists_every_flag(void)
         "--admin-listen",   "--log-level",     "--log-format",      "--help",
         "--version",        "--state-dir",     "--manage-haproxy",  "--haproxy-bin",
         "--haproxy-socket", "--bind-address",  "--http-port",       "--https-port",
-        "--pool-size",      "--ingress-class", "--watch-only"};
+        "--pool-size",      "--ingress-class", "--watch-only",      "--publish-service",
+        "--publish-address"};
     for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
         CHECK(strstr(out, flags[i]) != NULL);
 }
@@ -123,6 +124,9 @@ static void test_errors_are_clear(void)
     char *bad_port[] = {"spoke", "--http-port", "70000", NULL};
     CHECK_INT_EQ(parse(&o, bad_port, out, sizeof(out), err, sizeof(err)), OPTIONS_EXIT_ERROR);
     CHECK(strstr(err, "--http-port") && strstr(err, "70000"));
+    char *bad_publish[] = {"spoke", "--publish-service", "no-slash", NULL};
+    CHECK_INT_EQ(parse(&o, bad_publish, out, sizeof(out), err, sizeof(err)), OPTIONS_EXIT_ERROR);
+    CHECK(strstr(err, "--publish-service") && strstr(err, "NAMESPACE/NAME"));
     char *stray[] = {"spoke", "extra", NULL};
     CHECK_INT_EQ(parse(&o, stray, out, sizeof(out), err, sizeof(err)), OPTIONS_EXIT_ERROR);
     CHECK(strstr(err, "extra") != NULL);

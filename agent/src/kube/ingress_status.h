@@ -1,0 +1,40 @@
+/*
+ * ingress_status.h - writes status.loadBalancer.ingress of the Ingresses the
+ * agent serves, so `kubectl get ingress` shows where they are reachable.
+ *
+ * The addresses come from --publish-address (a comma-separated list of IPs
+ * and host names) or from the load-balancer status of --publish-service
+ * NS/NAME (its status.loadBalancer.ingress, else its spec.externalIPs).
+ * Each Ingress whose status differs from the wanted one gets a JSON merge
+ * patch of its /status subresource; an Ingress the agent stopped serving
+ * (class changed) gets its list emptied. Level-triggered: called after every
+ * model build, it compares with the store, so a failed patch is retried at
+ * the next change or the periodic resync.
+ */
+#ifndef SPOKE_INGRESS_STATUS_H
+#define SPOKE_INGRESS_STATUS_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "kube/http.h"
+#include "kube/store.h"
+
+struct ingress_status;
+
+/* publish_address or publish_service (or neither: then nothing is written). */
+struct ingress_status *ingress_status_new(struct kube_http *http, const char *publish_address,
+                                          const char *publish_service);
+void ingress_status_free(struct ingress_status *s);
+
+/* served: "namespace/name" of the Ingresses of our class, sorted. */
+void ingress_status_update(struct ingress_status *s, const char *const *served, size_t n_served,
+                           struct store *ingresses, struct store *services);
+
+/* The wanted loadBalancer.ingress array (new reference), for tests. */
+json_t *ingress_status_wanted(const struct ingress_status *s, struct store *services);
+
+unsigned long ingress_status_patches(const struct ingress_status *s);
+
+#endif
