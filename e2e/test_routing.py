@@ -182,11 +182,55 @@ class RoutingTest(unittest.TestCase):
         with open(self.rc.agent.log_path, errors="replace") as f:
             self.assertIn("adopted the running HAProxy", f.read())
 
+    def test_12_named_port_merge_defaults_and_impl_specific(self):
+        named = ingress("named", [("named.example.com", [("/", "Prefix", "api")])])
+        named["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["port"] = {
+            "name": "http"}
+        merged = ingress("merge-extra", [("shop.example.com", [("/extra", "Prefix", "api")])])
+        impl = ingress("impl", [("impl.example.com", [("/docs", "ImplementationSpecific",
+                                                       "api")])])
+        with_default = ingress("with-default",
+                               [("dflt.example.com", [("/only", "Exact", "web")])],
+                               default_backend="api")
+        self.rc.apply(named, merged, impl, with_default)
+        self.rc.wait_pod("named.example.com", "/", "api-1")
+        # Rules of one host from two Ingresses merge.
+        self.rc.wait_pod("shop.example.com", "/extra/1", "api-1")
+        self.assertEqual(self.rc.pod_for("shop.example.com", "/api"), "api-1")
+        # ImplementationSpecific is matched as Prefix.
+        self.assertEqual(self.rc.pod_for("impl.example.com", "/docs/x"), "api-1")
+        self.assertEqual(self.rc.pod_for("impl.example.com", "/docsx"), 404)
+        # An Ingress's defaultBackend catches the rest of its host.
+        self.assertIn(self.rc.pod_for("dflt.example.com", "/only"), {"web-1", "web-2"})
+        self.assertEqual(self.rc.pod_for("dflt.example.com", "/other"), "api-1")
+
     def _answers(self):
         try:
             return self.rc.pod_for("shop.example.com", "/api") == "api-1"
         except OSError:
             return False
+
+
+class ControllerDefaultBackendTest(unittest.TestCase):
+    """--default-backend-service: where requests matching no rule go."""
+
+    def test_unmatched_requests_go_to_the_default_service(self):
+        port = free_port()
+        pods = EchoPods(["127.0.1.9"], port, ["fallback-1"]).start()
+        rc = RoutedCluster("default-backend", extra_args=[
+            "--default-backend-service", "fb/fallback"]).start()
+        try:
+            rc.apply(R.namespace("fb"), ingress_class(),
+                     R.service("fb", "fallback", target_port=port))
+            rc.wait_synced()
+            # The Service has no endpoint yet: 503, not 404.
+            wait_until(lambda: rc.pod_for("nobody.example.com", "/") == 503, timeout=20,
+                       what="default backend without endpoints -> 503")
+            rc.apply(R.endpoint_slice("fb", "fallback-1", "fallback", ["127.0.1.9"], port))
+            rc.wait_pod("nobody.example.com", "/x", "fallback-1")
+        finally:
+            rc.stop()
+            pods.stop()
 
 
 if __name__ == "__main__":

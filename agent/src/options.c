@@ -34,6 +34,9 @@ static const char usage[] =
     "  --pool-size N             backends declared per profile before a reload is needed\n"
     "                            (default 64; grows by doubling when exhausted)\n"
     "  --ingress-class NAME      serve Ingresses of this IngressClass (default spoke)\n"
+    "  --default-backend-service NS/NAME[:PORT]\n"
+    "                            where requests that match no rule go (port number or\n"
+    "                            name; default: the Service's first port); without it: 404\n"
     "  --watch-only              watch the API and keep the cache, drive no HAProxy\n"
     "\n"
     "Ingress status:\n"
@@ -74,6 +77,7 @@ enum {
     OPT_POOL_SIZE,
     OPT_PUBLISH_SERVICE,
     OPT_PUBLISH_ADDRESS,
+    OPT_DEFAULT_BACKEND,
 };
 
 static const struct option long_options[] = {
@@ -96,6 +100,7 @@ static const struct option long_options[] = {
     {"pool-size", required_argument, NULL, OPT_POOL_SIZE},
     {"publish-service", required_argument, NULL, OPT_PUBLISH_SERVICE},
     {"publish-address", required_argument, NULL, OPT_PUBLISH_ADDRESS},
+    {"default-backend-service", required_argument, NULL, OPT_DEFAULT_BACKEND},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -222,6 +227,16 @@ enum options_result options_parse(int argc, char **argv, struct options *opts, F
                 return OPTIONS_EXIT_ERROR;
             }
             opts->publish_service = optarg;
+            break;
+        }
+        case OPT_DEFAULT_BACKEND: {
+            const char *slash = strchr(optarg, '/');
+            if (!slash || slash == optarg || !slash[1] || slash[1] == ':') {
+                fprintf(err, "spoke: --default-backend-service: '%s' is not NAMESPACE/NAME[:PORT]\n",
+                        optarg);
+                return OPTIONS_EXIT_ERROR;
+            }
+            opts->default_backend = optarg;
             break;
         }
         case OPT_PUBLISH_ADDRESS:

@@ -26,6 +26,7 @@ struct options {
     int pool_size;              /* --pool-size: backends declared per profile */
     const char *publish_service; /* --publish-service NS/NAME */
     const char *publish_address; /* --publish-address ADDR[,ADDR...] */
+    const char *default_backend; /* --default-backend-service NS/NAME[:PORT] */
     enum log_level log_level;
     enum log_format log_format;
 };

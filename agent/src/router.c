@@ -166,8 +166,26 @@ fail:
     return NULL;
 }
 
+/* --default-backend-service NS/NAME without a port: the Service's first
+ * port (80 while the Service does not exist: the model reports it missing). */
+static const char *default_backend(struct router *r, char *buf, size_t len)
+{
+    const char *opt = r->opts->default_backend;
+    if (!opt || strchr(opt, ':'))
+        return opt;
+    const char *slash = strchr(opt, '/');
+    char ns[256];
+    snprintf(ns, sizeof(ns), "%.*s", (int)(slash - opt), opt);
+    json_t *svc = store_get(kube_cache_store(r->cache, &KUBE_SERVICES), ns, slash + 1);
+    json_t *port = json_object_get(
+        json_array_get(json_object_get(json_object_get(svc, "spec"), "ports"), 0), "port");
+    snprintf(buf, len, "%s:%lld", opt, json_is_integer(port) ? json_integer_value(port) : 80);
+    return buf;
+}
+
 void router_update(struct router *r)
 {
+    char default_buf[600];
     struct model_input in = {
         .ingress_classes = kube_cache_store(r->cache, &KUBE_INGRESSCLASSES),
         .ingresses = kube_cache_store(r->cache, &KUBE_INGRESSES),
@@ -175,6 +193,7 @@ void router_update(struct router *r)
         .endpoint_slices = kube_cache_store(r->cache, &KUBE_ENDPOINTSLICES),
         .secrets = kube_cache_store(r->cache, &KUBE_SECRETS),
         .class_name = r->opts->ingress_class,
+        .default_backend = default_backend(r, default_buf, sizeof(default_buf)),
     };
     struct routing_model *m = model_build(&in);
     r->models++;
