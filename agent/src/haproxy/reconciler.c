@@ -5,8 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "haproxy/atomic_file.h"
+#include "haproxy/certs.h"
+#include "haproxy/pem_check.h"
 #include "haproxy/map_txn.h"
 #include "haproxy/profiles.h"
 #include "haproxy/pools.h"
@@ -14,6 +17,15 @@
 #include "model/map_render.h"
 #include "util/log.h"
 #include "util/strbuf.h"
+
+/* A Secret already checked: its PEM is reused while its resourceVersion
+ * stays the same, and its problems are logged once. */
+struct checked_secret {
+    char *key; /* "ns/name" */
+    char *rv;
+    struct pem_check_result result;
+    bool used; /* by the current pass */
+};
 
 /* The servers HAProxy has in one backend, sorted by name. */
 struct backend_servers {
@@ -30,6 +42,10 @@ struct reconciler {
     struct pools *pools;
     char routes_map[4096], cfg_path[4096], pools_path[4096], servers_path[4096];
     char *servers_text; /* last "show servers state" answer, kept as a file */
+    struct certs_state *certs; /* NULL: TLS certificates disabled (see log) */
+    struct store *secrets;
+    struct checked_secret *checked; /* pem_check results by resourceVersion */
+    size_t n_checked;
 
     struct backend_servers *have;
     size_t n_have;
@@ -332,6 +348,7 @@ static size_t want_servers(const struct model_backend *b, struct server_spec *ou
 }
 
 static void step_map(struct reconciler *r);
+static void step_certs(struct reconciler *r);
 
 static void step_servers(struct reconciler *r)
 {
@@ -352,8 +369,132 @@ static void step_servers(struct reconciler *r)
         servers_diff(slot, profile, h ? h->v : NULL, h ? h->n : 0, want, n_want, &cmds);
         free(want);
     }
-    send_commands(r, cmds.data, step_map);
+    send_commands(r, cmds.data, step_certs);
     strbuf_free(&cmds);
+}
+
+/* --- step 3b: certificates ---------------------------------------------- */
+
+static const struct checked_secret *check_secret(struct reconciler *r, const char *key)
+{
+    const char *slash = strchr(key, '/');
+    char ns[256];
+    snprintf(ns, sizeof(ns), "%.*s", slash ? (int)(slash - key) : 0, key);
+    json_t *secret = r->secrets && slash ? store_get(r->secrets, ns, slash + 1) : NULL;
+    const char *rv = json_string_value(
+        json_object_get(json_object_get(secret, "metadata"), "resourceVersion"));
+    struct checked_secret *c = NULL;
+    for (size_t i = 0; i < r->n_checked; i++)
+        if (strcmp(r->checked[i].key, key) == 0)
+            c = &r->checked[i];
+    if (c && ((rv && c->rv && strcmp(rv, c->rv) == 0) || (!rv && !c->rv))) {
+        c->used = true;
+        return c;
+    }
+    if (!c) {
+        r->checked = realloc(r->checked, (r->n_checked + 1) * sizeof(*r->checked));
+        if (!r->checked)
+            abort();
+        c = &r->checked[r->n_checked++];
+        memset(c, 0, sizeof(*c));
+        c->key = strdup(key);
+    } else {
+        pem_check_result_clear(&c->result);
+        free(c->rv);
+    }
+    c->rv = rv ? strdup(rv) : NULL;
+    c->used = true;
+    if (!secret) {
+        memset(&c->result, 0, sizeof(c->result));
+        snprintf(c->result.error, sizeof(c->result.error), "the Secret does not exist");
+    } else {
+        pem_check_secret(secret, time(NULL), &c->result);
+    }
+    if (c->result.error[0])
+        log_warn("tls", "Secret %s: %s; its hosts keep the certificate served before, or the "
+                        "default one",
+                 key, c->result.error);
+    else if (c->result.warning[0])
+        log_warn("tls", "Secret %s: %s", key, c->result.warning);
+    return c;
+}
+
+static void forget_unused_secrets(struct reconciler *r)
+{
+    for (size_t i = 0; i < r->n_checked;) {
+        if (r->checked[i].used) {
+            r->checked[i++].used = false;
+            continue;
+        }
+        free(r->checked[i].key);
+        free(r->checked[i].rv);
+        pem_check_result_clear(&r->checked[i].result);
+        r->checked[i] = r->checked[--r->n_checked];
+    }
+}
+
+static void on_certs_done(void *user, const struct certs_report *rep)
+{
+    struct reconciler *r = user;
+    for (size_t i = 0; i < rep->n_problems; i++)
+        log_warn("tls", "%s%s%s", rep->problems[i].secret,
+                 rep->problems[i].secret[0] ? ": " : "", rep->problems[i].message);
+    if (rep->added || rep->updated || rep->rehosted || rep->removed)
+        log_info("tls", "certificates: %u added, %u renewed, %u with new hosts, %u removed",
+                 rep->added, rep->updated, rep->rehosted, rep->removed);
+    if (rep->err) {
+        fail(r, rep->detail && rep->detail[0] ? rep->detail : "certificates", rep->err);
+        finish_pass(r);
+        return;
+    }
+    step_map(r);
+}
+
+static void step_certs(struct reconciler *r)
+{
+    const struct routing_model *m = r->current;
+    if (!r->certs || r->pass_failed) {
+        step_map(r);
+        return;
+    }
+    /* One entry per Secret, with every host that names it. */
+    struct certs_entry *entries = calloc(m->n_tls + 1, sizeof(*entries));
+    const char **hosts = calloc(m->n_tls + 1, sizeof(*hosts));
+    if (!entries || !hosts)
+        abort();
+    size_t n = 0, nh = 0;
+    for (size_t i = 0; i < m->n_tls; i++) {
+        const struct model_tls *t = &m->tls[i];
+        if (!t->secret || !t->host[0])
+            continue;
+        size_t e;
+        for (e = 0; e < n && strcmp(entries[e].secret, t->secret) != 0; e++)
+            ;
+        if (e == n) {
+            const struct checked_secret *c = check_secret(r, t->secret);
+            entries[n] = (struct certs_entry){.secret = t->secret, .pem = c->result.pem,
+                                              .pem_len = c->result.pem_len};
+            n++;
+        }
+    }
+    /* Hosts grouped per entry, in one array, entry by entry. */
+    for (size_t e = 0; e < n; e++) {
+        entries[e].hosts = hosts + nh;
+        for (size_t i = 0; i < m->n_tls; i++)
+            if (m->tls[i].secret && m->tls[i].host[0] &&
+                strcmp(m->tls[i].secret, entries[e].secret) == 0)
+                hosts[nh++] = m->tls[i].host;
+        entries[e].n_hosts = (size_t)(hosts + nh - entries[e].hosts);
+    }
+    forget_unused_secrets(r);
+    struct certs_desired d = {.entries = entries, .n_entries = n};
+    int rc = certs_sync(r->certs, &d, on_certs_done, r);
+    free(entries);
+    free(hosts);
+    if (rc < 0) {
+        fail(r, "certificates", rc);
+        finish_pass(r);
+    }
 }
 
 /* --- step 4: the routes map --------------------------------------------- */
@@ -536,6 +677,8 @@ void reconciler_apply(struct reconciler *r, struct routing_model *m)
 void reconciler_resync(struct reconciler *r)
 {
     r->need_read = true;
+    if (r->certs)
+        certs_state_invalidate(r->certs);
     free(r->last_map);
     r->last_map = NULL;
     if (!r->pending && r->applied) {
@@ -597,6 +740,10 @@ struct reconciler *reconciler_new(struct ev_loop *loop, struct runtime_api *api,
     }
     pools_add_profile(r->pools, PROFILE_DEFAULT);
     load_servers_file(r);
+    char cerr[256];
+    r->certs = certs_state_new(api, render->state_dir, cerr, sizeof(cerr));
+    if (!r->certs)
+        log_error("tls", "certificates from Secrets are disabled: %s", cerr);
     ev_timer_init(&r->retry, on_retry, 0, 0);
     r->retry.data = r;
     return r;
@@ -607,11 +754,23 @@ void reconciler_set_supervisor(struct reconciler *r, struct haproxy_supervisor *
     r->sup = sup;
 }
 
+void reconciler_set_secrets(struct reconciler *r, struct store *secrets)
+{
+    r->secrets = secrets;
+}
+
 void reconciler_free(struct reconciler *r)
 {
     if (!r)
         return;
     ev_timer_stop(r->loop, &r->retry);
+    certs_state_free(r->certs);
+    for (size_t i = 0; i < r->n_checked; i++) {
+        free(r->checked[i].key);
+        free(r->checked[i].rv);
+        pem_check_result_clear(&r->checked[i].result);
+    }
+    free(r->checked);
     clear_have(r);
     model_free(r->applied);
     model_free(r->current);

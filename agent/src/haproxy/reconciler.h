@@ -10,6 +10,7 @@
  *      mode; attached, the routes of those backends answer 503 and the
  *      log says why);
  *   3. add / set / delete servers so each slot has the backend's endpoints;
+ *      then the TLS certificates of the model's Secrets (certs.h);
  *   4. replace the routes map atomically (map_txn.h) when it changed;
  *   5. delete the servers of backends no route uses any more and free their
  *      slots (after the map stopped pointing at them);
@@ -28,6 +29,7 @@
 #include "haproxy/config_render.h"
 #include "haproxy/runtime_api.h"
 #include "haproxy/supervisor.h"
+#include "kube/store.h"
 #include "model/model.h"
 
 struct reconciler;
@@ -49,6 +51,8 @@ struct reconciler *reconciler_new(struct ev_loop *loop, struct runtime_api *api,
                                   const struct haproxy_render_params *render, unsigned pool_size,
                                   char *err, size_t errlen);
 void reconciler_set_supervisor(struct reconciler *r, struct haproxy_supervisor *sup);
+/* Where TLS Secrets are read from (the informer's store). */
+void reconciler_set_secrets(struct reconciler *r, struct store *secrets);
 void reconciler_free(struct reconciler *r);
 
 /* Renders haproxy.cfg for the current pools (before HAProxy first starts). */
