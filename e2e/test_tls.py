@@ -30,9 +30,11 @@ class TlsTest(unittest.TestCase):
     def setUpClass(cls):
         cls.port = free_port()
         cls.pods = EchoPods(["127.0.6.1"], cls.port, ["web-1"]).start()
-        cls.rc = RoutedCluster("tls").start()
+        cls.rc = RoutedCluster("tls", extra_args=[
+            "--default-ssl-certificate", f"{NS}/fallback-tls"]).start()
         cls.certs = {}
         cls.certs["a1"] = make_cert(cls.rc.work, "a1", ["a.example.test"])
+        cls.certs["fallback"] = make_cert(cls.rc.work, "fallback", ["fallback.example.test"])
         cls.rc.apply(
             R.namespace(NS),
             {"apiVersion": "networking.k8s.io/v1", "kind": "IngressClass",
@@ -40,6 +42,7 @@ class TlsTest(unittest.TestCase):
             R.service(NS, "web", target_port=cls.port),
             R.endpoint_slice(NS, "web-1", "web", ["127.0.6.1"], cls.port),
             tls_secret(NS, "a-tls", *cls.certs["a1"]),
+            tls_secret(NS, "fallback-tls", *cls.certs["fallback"]),
             tls_ingress("a", "a.example.test", "a-tls"))
         cls.rc.wait_synced()
         cls.worker = cls.rc.worker_pid()
@@ -112,9 +115,10 @@ class TlsTest(unittest.TestCase):
 
     def test_5_removed_tls_falls_back_to_the_default_certificate(self):
         self.rc.apply(R.ingress(NS, "w", host="*.w.example.test", service="web"))
-        want = serial_of(self.certs["w"][0])
-        wait_until(lambda: self.peer_serial("x.w.example.test") != want, timeout=20,
+        default = serial_of(self.certs["fallback"][0])  # --default-ssl-certificate
+        wait_until(lambda: self.peer_serial("x.w.example.test") == default, timeout=20,
                    what="default certificate served again")
+        self.assertEqual(self.peer_serial("unknown.example.test"), default)
 
     def test_6_no_reload(self):
         self.assertEqual(self.rc.worker_pid(), self.worker)

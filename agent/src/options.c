@@ -37,6 +37,9 @@ static const char usage[] =
     "  --default-backend-service NS/NAME[:PORT]\n"
     "                            where requests that match no rule go (port number or\n"
     "                            name; default: the Service's first port); without it: 404\n"
+    "  --default-ssl-certificate NS/NAME\n"
+    "                            TLS Secret for HTTPS requests no Ingress certificate\n"
+    "                            matches (default: a generated self-signed certificate)\n"
     "  --watch-only              watch the API and keep the cache, drive no HAProxy\n"
     "\n"
     "Ingress status:\n"
@@ -78,6 +81,7 @@ enum {
     OPT_PUBLISH_SERVICE,
     OPT_PUBLISH_ADDRESS,
     OPT_DEFAULT_BACKEND,
+    OPT_DEFAULT_CERT,
 };
 
 static const struct option long_options[] = {
@@ -101,6 +105,7 @@ static const struct option long_options[] = {
     {"publish-service", required_argument, NULL, OPT_PUBLISH_SERVICE},
     {"publish-address", required_argument, NULL, OPT_PUBLISH_ADDRESS},
     {"default-backend-service", required_argument, NULL, OPT_DEFAULT_BACKEND},
+    {"default-ssl-certificate", required_argument, NULL, OPT_DEFAULT_CERT},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -220,6 +225,16 @@ enum options_result options_parse(int argc, char **argv, struct options *opts, F
             if (int_option("pool-size", optarg, 1, 4096, &opts->pool_size, err) < 0)
                 return OPTIONS_EXIT_ERROR;
             break;
+        case OPT_DEFAULT_CERT: {
+            const char *slash = strchr(optarg, '/');
+            if (!slash || slash == optarg || !slash[1] || strchr(slash + 1, '/')) {
+                fprintf(err, "spoke: --default-ssl-certificate: '%s' is not NAMESPACE/NAME\n",
+                        optarg);
+                return OPTIONS_EXIT_ERROR;
+            }
+            opts->default_cert = optarg;
+            break;
+        }
         case OPT_PUBLISH_SERVICE: {
             const char *slash = strchr(optarg, '/');
             if (!slash || slash == optarg || !slash[1] || strchr(slash + 1, '/')) {
@@ -232,7 +247,8 @@ enum options_result options_parse(int argc, char **argv, struct options *opts, F
         case OPT_DEFAULT_BACKEND: {
             const char *slash = strchr(optarg, '/');
             if (!slash || slash == optarg || !slash[1] || slash[1] == ':') {
-                fprintf(err, "spoke: --default-backend-service: '%s' is not NAMESPACE/NAME[:PORT]\n",
+                fprintf(err,
+                        "spoke: --default-backend-service: '%s' is not NAMESPACE/NAME[:PORT]\n",
                         optarg);
                 return OPTIONS_EXIT_ERROR;
             }

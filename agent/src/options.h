@@ -27,6 +27,7 @@ struct options {
     const char *publish_service; /* --publish-service NS/NAME */
     const char *publish_address; /* --publish-address ADDR[,ADDR...] */
     const char *default_backend; /* --default-backend-service NS/NAME[:PORT] */
+    const char *default_cert;    /* --default-ssl-certificate NS/NAME */
     enum log_level log_level;
     enum log_format log_format;
 };

@@ -143,8 +143,10 @@ struct router *router_new(struct ev_loop *loop, const struct options *opts,
         .https_port = opts->https_port,
     };
     r->rec = reconciler_new(loop, r->api, &params, (unsigned)opts->pool_size, err, sizeof(err));
-    if (r->rec)
+    if (r->rec) {
         reconciler_set_secrets(r->rec, kube_cache_store(cache, &KUBE_SECRETS));
+        reconciler_set_default_cert(r->rec, opts->default_cert);
+    }
     if (!r->rec || reconciler_write_config(r->rec, err, sizeof(err)) < 0) {
         log_error("router", "state directory %s: %s", r->state_dir, err);
         goto fail;

@@ -41,9 +41,10 @@ struct reconciler {
     struct haproxy_render_params render;
     struct pools *pools;
     char routes_map[4096], cfg_path[4096], pools_path[4096], servers_path[4096];
-    char *servers_text; /* last "show servers state" answer, kept as a file */
+    char *servers_text;        /* last "show servers state" answer, kept as a file */
     struct certs_state *certs; /* NULL: TLS certificates disabled (see log) */
     struct store *secrets;
+    const char *default_cert;       /* "ns/name" or NULL */
     struct checked_secret *checked; /* pem_check results by resourceVersion */
     size_t n_checked;
 
@@ -381,8 +382,8 @@ static const struct checked_secret *check_secret(struct reconciler *r, const cha
     char ns[256];
     snprintf(ns, sizeof(ns), "%.*s", slash ? (int)(slash - key) : 0, key);
     json_t *secret = r->secrets && slash ? store_get(r->secrets, ns, slash + 1) : NULL;
-    const char *rv = json_string_value(
-        json_object_get(json_object_get(secret, "metadata"), "resourceVersion"));
+    const char *rv =
+        json_string_value(json_object_get(json_object_get(secret, "metadata"), "resourceVersion"));
     struct checked_secret *c = NULL;
     for (size_t i = 0; i < r->n_checked; i++)
         if (strcmp(r->checked[i].key, key) == 0)
@@ -411,8 +412,9 @@ static const struct checked_secret *check_secret(struct reconciler *r, const cha
         pem_check_secret(secret, time(NULL), &c->result);
     }
     if (c->result.error[0])
-        log_warn("tls", "Secret %s: %s; its hosts keep the certificate served before, or the "
-                        "default one",
+        log_warn("tls",
+                 "Secret %s: %s; its hosts keep the certificate served before, or the "
+                 "default one",
                  key, c->result.error);
     else if (c->result.warning[0])
         log_warn("tls", "Secret %s: %s", key, c->result.warning);
@@ -437,8 +439,8 @@ static void on_certs_done(void *user, const struct certs_report *rep)
 {
     struct reconciler *r = user;
     for (size_t i = 0; i < rep->n_problems; i++)
-        log_warn("tls", "%s%s%s", rep->problems[i].secret,
-                 rep->problems[i].secret[0] ? ": " : "", rep->problems[i].message);
+        log_warn("tls", "%s%s%s", rep->problems[i].secret, rep->problems[i].secret[0] ? ": " : "",
+                 rep->problems[i].message);
     if (rep->added || rep->updated || rep->rehosted || rep->removed)
         log_info("tls", "certificates: %u added, %u renewed, %u with new hosts, %u removed",
                  rep->added, rep->updated, rep->rehosted, rep->removed);
@@ -472,8 +474,8 @@ static void step_certs(struct reconciler *r)
             ;
         if (e == n) {
             const struct checked_secret *c = check_secret(r, t->secret);
-            entries[n] = (struct certs_entry){.secret = t->secret, .pem = c->result.pem,
-                                              .pem_len = c->result.pem_len};
+            entries[n] = (struct certs_entry){
+                .secret = t->secret, .pem = c->result.pem, .pem_len = c->result.pem_len};
             n++;
         }
     }
@@ -486,8 +488,13 @@ static void step_certs(struct reconciler *r)
                 hosts[nh++] = m->tls[i].host;
         entries[e].n_hosts = (size_t)(hosts + nh - entries[e].hosts);
     }
-    forget_unused_secrets(r);
     struct certs_desired d = {.entries = entries, .n_entries = n};
+    if (r->default_cert) {
+        const struct checked_secret *c = check_secret(r, r->default_cert);
+        d.default_pem = c->result.pem;
+        d.default_pem_len = c->result.pem_len;
+    }
+    forget_unused_secrets(r);
     int rc = certs_sync(r->certs, &d, on_certs_done, r);
     free(entries);
     free(hosts);
@@ -757,6 +764,11 @@ void reconciler_set_supervisor(struct reconciler *r, struct haproxy_supervisor *
 void reconciler_set_secrets(struct reconciler *r, struct store *secrets)
 {
     r->secrets = secrets;
+}
+
+void reconciler_set_default_cert(struct reconciler *r, const char *secret)
+{
+    r->default_cert = secret;
 }
 
 void reconciler_free(struct reconciler *r)

@@ -53,6 +53,8 @@ struct reconciler *reconciler_new(struct ev_loop *loop, struct runtime_api *api,
 void reconciler_set_supervisor(struct reconciler *r, struct haproxy_supervisor *sup);
 /* Where TLS Secrets are read from (the informer's store). */
 void reconciler_set_secrets(struct reconciler *r, struct store *secrets);
+/* The TLS Secret ("ns/name") served when no SNI filter matches. */
+void reconciler_set_default_cert(struct reconciler *r, const char *secret);
 void reconciler_free(struct reconciler *r);
 
 /* Renders haproxy.cfg for the current pools (before HAProxy first starts). */
