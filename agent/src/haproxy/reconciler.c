@@ -317,7 +317,11 @@ static void step_assign(struct reconciler *r)
             return;
         }
         /* The new worker starts with the servers written in haproxy.cfg; read
-         * them from it before going on. */
+         * them from it (on a new connection: the old one reaches the old
+         * worker) before going on. */
+        runtime_api_disconnect(r->api);
+        if (r->certs)
+            certs_state_invalidate(r->certs);
         r->need_read = true;
         r->pass_failed = true; /* restart the pass after the backoff */
         r->backoff = 0.5;

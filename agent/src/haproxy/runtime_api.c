@@ -771,6 +771,16 @@ size_t runtime_api_pending(const struct runtime_api *api)
     return n;
 }
 
+void runtime_api_disconnect(struct runtime_api *api)
+{
+    if (api->head) {
+        fail_all(api, -ECONNRESET, 0);
+        after_callbacks(api);
+    } else {
+        close_connection(api);
+    }
+}
+
 int runtime_api_connected(const struct runtime_api *api)
 {
     return api->state == CONN_UP && !(api->head && api->head->internal);

@@ -118,6 +118,12 @@ int runtime_api_submit(struct runtime_api *api, const struct runtime_api_request
 /* Commands queued and not yet answered. */
 size_t runtime_api_pending(const struct runtime_api *api);
 
+/* Closes the connection now; the next command opens a new one. After a
+ * reload, the old worker process still holds the old connection: this makes
+ * the next command reach the new worker. Commands still waiting fail with
+ * -ECONNRESET (their callbacks run inside this call). */
+void runtime_api_disconnect(struct runtime_api *api);
+
 /* 1 when the connection is up and in interactive mode. */
 int runtime_api_connected(const struct runtime_api *api);
 

@@ -53,8 +53,7 @@ bool spoe_request_at(const struct spoe_request *req, unsigned index, struct spoe
     return false;
 }
 
-bool spoe_request_select(const struct spoe_request *req, const char *name,
-                         struct spoe_request *out)
+bool spoe_request_select(const struct spoe_request *req, const char *name, struct spoe_request *out)
 {
     struct spop_message_iter it;
     struct spop_message m;
@@ -201,9 +200,9 @@ static bool add_action(struct spoe_reply *r, uint8_t action, enum spop_scope sco
     size_t name_len = name ? strnlen(name, SPOE_VAR_NAME_MAX + 1) : 0;
     bool has_bytes = v && (v->type == SPOP_TYPE_STRING || v->type == SPOP_TYPE_BINARY);
     size_t val_len = has_bytes ? v->u.bytes.len : 0;
-    if ((unsigned)scope > SPOP_SCOPE_RESPONSE || !name_ok(name, name_len) ||
-        (v && !value_ok(v)) || r->nvars >= SPOE_REPLY_MAX_VARS ||
-        val_len > SPOE_REPLY_MAX_BYTES || name_len + val_len > SPOE_REPLY_MAX_BYTES - r->used) {
+    if ((unsigned)scope > SPOP_SCOPE_RESPONSE || !name_ok(name, name_len) || (v && !value_ok(v)) ||
+        r->nvars >= SPOE_REPLY_MAX_VARS || val_len > SPOE_REPLY_MAX_BYTES ||
+        name_len + val_len > SPOE_REPLY_MAX_BYTES - r->used) {
         r->failed = true;
         return false;
     }

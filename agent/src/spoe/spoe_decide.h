@@ -15,6 +15,9 @@
  *       spoe_reply_set_str(reply, SPOP_SCOPE_TRANSACTION, "verdict", "allow");
  *   }
  *
+ * The function runs on the server's worker threads, several at once: it must
+ * be thread-safe and must not block (defer instead, see below).
+ *
  * Everything a request points to lives in the connection's receive buffer:
  * it is valid only during the call. The snapshot is the immutable object last
  * published with spoe_server_publish() (NULL before the first one); it stays

@@ -94,12 +94,15 @@ uint64_t spoe_now_ns(void);
 
 /* ---- deferred decisions ------------------------------------------------------ */
 
-/* Where completed decisions wait for their worker. Reference counted: the
- * worker and every deferred decision hold one, so a decision completed after
- * the server stopped still finds it (closed) and frees itself. */
+/* What other threads hand a worker: completed decisions and accepted
+ * sockets. Reference counted: the worker and every deferred decision hold
+ * one, so a decision completed after the server stopped still finds it
+ * (closed) and frees itself. */
 struct spoe_inbox {
     pthread_mutex_t lock;
     struct spoe_async *head, *tail; /* completed, in completion order */
+    int *fds;                       /* accepted by another worker for this one */
+    size_t nfds, fdcap;
     bool closed;
     struct ev_loop *loop;
     ev_async *wake;
@@ -141,7 +144,9 @@ struct spoe_worker {
     uint64_t snap_gen;
     uint8_t *scratch; /* one frame: SPOP_FRAME_LEN_SIZE + max_frame_size */
     size_t scratch_cap;
-    struct spoe_reply reply; /* for the decision being made */
+    struct spoe_reply reply;       /* for the decision being made */
+    ev_tstamp last_warn;           /* rate limit of repeated warnings */
+    _Alignas(64) atomic_uint load; /* connections given to this worker, not closed yet */
     _Alignas(64) struct spoe_counters ctr;
 };
 
@@ -165,7 +170,8 @@ struct spoe_snap *spoe_worker_snapshot(struct spoe_worker *w);
 
 /* ---- connections (spoe_conn.c) --------------------------------------------- */
 
-/* Takes an accepted socket. */
+/* Takes an accepted socket, already counted in w->load and the server's
+ * open_conns (both given back when it closes, or here on failure). */
 void spoe_conn_accept(struct spoe_worker *w, int fd);
 
 /* A completed deferred decision, on the worker thread: ACK it (if its

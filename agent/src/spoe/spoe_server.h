@@ -61,7 +61,9 @@ int spoe_server_port(const struct spoe_server *srv);
 
 /* Makes snapshot the current one (NULL allowed: deciders then get NULL).
  * release (may be NULL) is called once no worker or deferred decision uses
- * it any more, possibly on another thread. Not concurrent with stop. */
+ * it any more, possibly on another thread; so publish a new object each
+ * time, never the same one twice. Any thread, but not concurrently with
+ * spoe_server_stop(). */
 void spoe_server_publish(struct spoe_server *srv, void *snapshot, void (*release)(void *));
 
 /* Sends AGENT-DISCONNECT (status 0, "normal") on every connection, waits up
