@@ -60,7 +60,7 @@ int b64url_decode(const char *in, size_t len, unsigned char *out, size_t outcap,
     return decode(in, len, 1, out, outcap, outlen);
 }
 
-int b64_decode(const char *in, size_t len, unsigned char *out, size_t outcap, size_t *outlen)
+int b64std_decode(const char *in, size_t len, unsigned char *out, size_t outcap, size_t *outlen)
 {
     if (len % 4 != 0)
         return -1;

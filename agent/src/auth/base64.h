@@ -22,7 +22,7 @@
 int b64url_decode(const char *in, size_t len, unsigned char *out, size_t outcap, size_t *outlen);
 
 /* Decodes padded standard base64 (length a multiple of 4). Same contract. */
-int b64_decode(const char *in, size_t len, unsigned char *out, size_t outcap, size_t *outlen);
+int b64std_decode(const char *in, size_t len, unsigned char *out, size_t outcap, size_t *outlen);
 
 /* Encodes len bytes as unpadded base64url into out, which must hold
  * B64URL_ENCODED_LEN(len) + 1 bytes; NUL-terminates. Returns the length. */

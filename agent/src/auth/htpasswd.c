@@ -175,9 +175,8 @@ static int classify(struct entry *e, const char *h, size_t n, char *err, size_t 
         size_t got = 0;
         e->scheme = HTPASSWD_SHA1;
         why = "malformed {SHA} hash";
-        rc = b64_decode(h + 5, n - 5, e->sha1, sizeof(e->sha1), &got) == 0 && got == SHA1_LEN
-                 ? 0
-                 : -1;
+        int decoded = b64std_decode(h + 5, n - 5, e->sha1, sizeof(e->sha1), &got) == 0;
+        rc = decoded && got == SHA1_LEN ? 0 : -1;
     } else {
         snprintf(err, errlen,
                  "line %zu: unsupported hash format for user \"%s\" (supported: bcrypt $2y$/$2b$/"
@@ -288,8 +287,7 @@ static int parse_line(struct htpasswd *t, size_t *cap, const char *s, size_t n, 
     for (size_t i = 0; i < ulen; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c < 0x20 || c == 0x7f) {
-            snprintf(err, errlen, "line %zu: control character in user name \"%s\"", lineno,
-                     shown);
+            snprintf(err, errlen, "line %zu: control character in user name \"%s\"", lineno, shown);
             return -1;
         }
     }

@@ -38,9 +38,9 @@ enum jwk_type { JWK_RSA, JWK_EC_P256, JWK_EC_P384, JWK_OCT };
 /* One key, read-only once in a set. */
 struct jwk {
     enum jwk_type type;
-    char *kid;         /* NULL when the key has none */
-    unsigned alg_mask; /* JWT_ALG_BIT()s this key verifies */
-    EVP_PKEY *pkey;    /* RSA and EC keys */
+    char *kid;             /* NULL when the key has none */
+    unsigned alg_mask;     /* JWT_ALG_BIT()s this key verifies */
+    EVP_PKEY *pkey;        /* RSA and EC keys */
     unsigned char *secret; /* oct keys */
     size_t secret_len;
 };
