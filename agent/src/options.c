@@ -42,6 +42,11 @@ static const char usage[] =
     "                            matches (default: a generated self-signed certificate)\n"
     "  --watch-only              watch the API and keep the cache, drive no HAProxy\n"
     "\n"
+    "SPOE responder (auth annotations):\n"
+    "  --spoe-listen ADDR        where HAProxy asks the agent: HOST:PORT or unix@PATH\n"
+    "                            (default unix@STATE_DIR/spoe.sock)\n"
+    "  --spoe-workers N          responder threads (default 2)\n"
+    "\n"
     "Ingress status:\n"
     "  --publish-service NS/NAME write the load-balancer addresses of this Service into\n"
     "                            status.loadBalancer of the Ingresses served\n"
@@ -82,6 +87,8 @@ enum {
     OPT_PUBLISH_ADDRESS,
     OPT_DEFAULT_BACKEND,
     OPT_DEFAULT_CERT,
+    OPT_SPOE_LISTEN,
+    OPT_SPOE_WORKERS,
 };
 
 static const struct option long_options[] = {
@@ -106,6 +113,8 @@ static const struct option long_options[] = {
     {"publish-address", required_argument, NULL, OPT_PUBLISH_ADDRESS},
     {"default-backend-service", required_argument, NULL, OPT_DEFAULT_BACKEND},
     {"default-ssl-certificate", required_argument, NULL, OPT_DEFAULT_CERT},
+    {"spoe-listen", required_argument, NULL, OPT_SPOE_LISTEN},
+    {"spoe-workers", required_argument, NULL, OPT_SPOE_WORKERS},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -154,6 +163,7 @@ enum options_result options_parse(int argc, char **argv, struct options *opts, F
         .https_port = 443,
         .ingress_class = "spoke",
         .pool_size = 64,
+        .spoe_workers = 2,
     };
     optind = 1;
     opterr = 0;
@@ -223,6 +233,13 @@ enum options_result options_parse(int argc, char **argv, struct options *opts, F
             break;
         case OPT_POOL_SIZE:
             if (int_option("pool-size", optarg, 1, 4096, &opts->pool_size, err) < 0)
+                return OPTIONS_EXIT_ERROR;
+            break;
+        case OPT_SPOE_LISTEN:
+            opts->spoe_listen = optarg;
+            break;
+        case OPT_SPOE_WORKERS:
+            if (int_option("spoe-workers", optarg, 1, 64, &opts->spoe_workers, err) < 0)
                 return OPTIONS_EXIT_ERROR;
             break;
         case OPT_DEFAULT_CERT: {

@@ -15,19 +15,21 @@ struct options {
     const char *admin_listen;    /* --admin-listen */
     double debounce_seconds;     /* --debounce-ms / 1000 */
     /* HAProxy */
-    int watch_only;             /* --watch-only: keep the cache, drive no HAProxy */
-    const char *state_dir;      /* --state-dir */
-    int manage_haproxy;         /* --manage-haproxy */
-    const char *haproxy_bin;    /* --haproxy-bin */
-    const char *haproxy_socket; /* --haproxy-socket; NULL = STATE_DIR/admin.sock */
-    const char *bind_address;   /* --bind-address; "*" = all */
-    int http_port, https_port;  /* --http-port, --https-port */
-    const char *ingress_class;  /* --ingress-class */
-    int pool_size;              /* --pool-size: backends declared per profile */
+    int watch_only;              /* --watch-only: keep the cache, drive no HAProxy */
+    const char *state_dir;       /* --state-dir */
+    int manage_haproxy;          /* --manage-haproxy */
+    const char *haproxy_bin;     /* --haproxy-bin */
+    const char *haproxy_socket;  /* --haproxy-socket; NULL = STATE_DIR/admin.sock */
+    const char *bind_address;    /* --bind-address; "*" = all */
+    int http_port, https_port;   /* --http-port, --https-port */
+    const char *ingress_class;   /* --ingress-class */
+    int pool_size;               /* --pool-size: backends declared per profile */
     const char *publish_service; /* --publish-service NS/NAME */
     const char *publish_address; /* --publish-address ADDR[,ADDR...] */
     const char *default_backend; /* --default-backend-service NS/NAME[:PORT] */
     const char *default_cert;    /* --default-ssl-certificate NS/NAME */
+    const char *spoe_listen;     /* --spoe-listen; NULL = unix@STATE_DIR/spoe.sock */
+    int spoe_workers;            /* --spoe-workers */
     enum log_level log_level;
     enum log_format log_format;
 };

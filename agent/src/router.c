@@ -1,9 +1,12 @@
 /* router.c - see router.h. */
 #include "router.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -13,6 +16,8 @@
 #include "haproxy/runtime_api.h"
 #include "haproxy/supervisor.h"
 #include "kube/ingress_status.h"
+#include "spoe/policy.h"
+#include "spoe/spoe_server.h"
 #include "model/routes.h"
 #include "util/log.h"
 
@@ -25,6 +30,8 @@ struct router {
     struct reconciler *rec;
     struct haproxy_supervisor *sup;
     struct ingress_status *status;
+    struct spoe_server *spoe;
+    char spoe_addr[4300];
     ev_timer resync;
     unsigned long models;
     size_t last_routes, last_problems;
@@ -55,23 +62,43 @@ static void free_problems(char **list, size_t n)
     free(list);
 }
 
-/* Logs problems that appeared (warn) and went away (info), once each. */
-static void report_problems(struct router *r, const struct routing_model *m)
+/* Problems of one model build: the model's and the auth policies'. */
+struct problem_list {
+    char **v;
+    size_t n, cap;
+};
+
+static void add_problem(struct problem_list *l, char *text)
 {
-    char **now = calloc(m->n_problems + 1, sizeof(char *));
-    if (!now)
-        abort();
-    for (size_t i = 0; i < m->n_problems; i++) {
-        now[i] = problem_text(&m->problems[i]);
-        if (!contains(r->problems, r->n_problems, now[i]))
-            log_warn("router", "%s", now[i]);
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 16;
+        l->v = realloc(l->v, l->cap * sizeof(char *));
+        if (!l->v)
+            abort();
     }
+    l->v[l->n++] = text;
+}
+
+static void on_policy_problem(void *ud, const char *ingress, const char *message)
+{
+    char *s;
+    if (asprintf(&s, "Ingress %s: %s", ingress, message) < 0)
+        abort();
+    add_problem(ud, s);
+}
+
+/* Logs problems that appeared (warn) and went away (info), once each. */
+static void report_problems(struct router *r, struct problem_list *now)
+{
+    for (size_t i = 0; i < now->n; i++)
+        if (!contains(r->problems, r->n_problems, now->v[i]))
+            log_warn("router", "%s", now->v[i]);
     for (size_t i = 0; i < r->n_problems; i++)
-        if (!contains(now, m->n_problems, r->problems[i]))
+        if (!contains(now->v, now->n, r->problems[i]))
             log_info("router", "resolved: %s", r->problems[i]);
     free_problems(r->problems, r->n_problems);
-    r->problems = now;
-    r->n_problems = m->n_problems;
+    r->problems = now->v;
+    r->n_problems = now->n;
 }
 
 static void on_haproxy_started(void *ud, unsigned restarts)
@@ -122,6 +149,10 @@ struct router *router_new(struct ev_loop *loop, const struct options *opts,
         log_error("router", "cannot resolve --state-dir %s", opts->state_dir);
         goto fail;
     }
+    if (mkdir(r->state_dir, 0755) < 0 && errno != EEXIST) {
+        log_error("router", "cannot create --state-dir %s: %s", r->state_dir, strerror(errno));
+        goto fail;
+    }
     snprintf(r->cfg_path, sizeof(r->cfg_path), "%s/haproxy.cfg", r->state_dir);
     if (opts->haproxy_socket)
         snprintf(r->socket, sizeof(r->socket), "%s", opts->haproxy_socket);
@@ -136,8 +167,24 @@ struct router *router_new(struct ev_loop *loop, const struct options *opts,
         log_error("router", "--haproxy-socket %s: %s", r->socket, err);
         goto fail;
     }
+    struct spoe_server_config sc;
+    spoe_server_config_init(&sc);
+    if (opts->spoe_listen)
+        snprintf(r->spoe_addr, sizeof(r->spoe_addr), "%s", opts->spoe_listen);
+    else
+        snprintf(r->spoe_addr, sizeof(r->spoe_addr), "unix@%s/spoe.sock", r->state_dir);
+    sc.listen = r->spoe_addr;
+    sc.workers = (unsigned)opts->spoe_workers;
+    sc.decide = policy_decide;
+    r->spoe = spoe_server_start(&sc, err, sizeof(err));
+    if (!r->spoe) {
+        log_error("router", "--spoe-listen %s: %s", r->spoe_addr, err);
+        goto fail;
+    }
+    log_info("router", "SPOE responder on %s (%u workers)", r->spoe_addr, sc.workers);
     struct haproxy_render_params params = {
         .state_dir = r->state_dir,
+        .spoe_addr = r->spoe_addr,
         .bind_addr = opts->bind_address,
         .http_port = opts->http_port,
         .https_port = opts->https_port,
@@ -204,7 +251,15 @@ void router_update(struct router *r)
     if (m->n_routes != r->last_routes || m->n_problems != r->last_problems)
         log_info("router", "model: %zu routes, %zu backends, %zu problems", m->n_routes,
                  m->n_backends, m->n_problems);
-    report_problems(r, m);
+    struct problem_list problems = {0};
+    for (size_t i = 0; i < m->n_problems; i++)
+        add_problem(&problems, problem_text(&m->problems[i]));
+    if (r->spoe) {
+        struct policy_set *ps =
+            policy_set_build(m, in.ingresses, in.secrets, time(NULL), on_policy_problem, &problems);
+        spoe_server_publish(r->spoe, ps, policy_set_release);
+    }
+    report_problems(r, &problems);
     r->last_routes = m->n_routes;
     r->last_problems = m->n_problems;
     ingress_status_update(r->status, m->ingresses, m->n_ingresses, in.ingresses, in.services);
@@ -221,6 +276,7 @@ void router_free(struct router *r)
     runtime_api_free(r->api);
     reconciler_free(r->rec);
     haproxy_supervisor_stop(r->sup, 5.0);
+    spoe_server_stop(r->spoe);
     free_problems(r->problems, r->n_problems);
     free(r);
 }

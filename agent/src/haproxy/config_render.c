@@ -65,6 +65,10 @@ static int render_placeholder(struct strbuf *out, const char *name, size_t n,
     } else if (IS("HTTPS_PORT")) {
         snprintf(num, sizeof(num), "%d", p->https_port);
         strbuf_puts(out, num);
+    } else if (IS("SPOE_ADDR")) {
+        strbuf_puts(out, p->spoe_addr ? p->spoe_addr : "127.0.0.1:1");
+    } else if (IS("SPOE_CFG")) {
+        strbuf_printf(out, "%s/spoe.cfg", p->state_dir);
     } else if (IS("POOLS")) {
         render_pools(out, p);
     } else {
@@ -86,15 +90,20 @@ char *haproxy_config_render(const char *tmpl, const struct haproxy_render_params
             break;
         }
         strbuf_append(&out, s, (size_t)(at - s));
-        const char *end = strchr(at + 1, '@');
-        size_t n = end ? (size_t)(end - at - 1) : 0;
-        if (!end || render_placeholder(&out, at + 1, n, p) < 0) {
-            snprintf(err, errlen, "template: unknown placeholder @%.*s@", (int)(end ? n : 16),
-                     at + 1);
+        /* A placeholder is @NAME@ with NAME in [A-Z_]; any other '@' (as in
+         * "unix@/path") is text. */
+        size_t n = strspn(at + 1, "ABCDEFGHIJKLMNOPQRSTUVWXYZ_");
+        if (n == 0 || at[1 + n] != '@') {
+            strbuf_append(&out, "@", 1);
+            s = at + 1;
+            continue;
+        }
+        if (render_placeholder(&out, at + 1, n, p) < 0) {
+            snprintf(err, errlen, "template: unknown placeholder @%.*s@", (int)n, at + 1);
             strbuf_free(&out);
             return NULL;
         }
-        s = end + 1;
+        s = at + n + 2;
     }
     return strbuf_take(&out);
 }
@@ -144,15 +153,22 @@ int haproxy_state_prepare(const struct haproxy_render_params *p, char *err, size
         self_signed_write(path, "spoke default certificate", err, errlen) < 0)
         return -1;
 
-    char *cfg = haproxy_config_render(haproxy_cfg_template, p, err, errlen);
-    if (!cfg)
-        return -1;
-    snprintf(path, sizeof(path), "%s/haproxy.cfg", p->state_dir);
-    int rc = atomic_file_write(path, cfg, strlen(cfg), 0644);
-    free(cfg);
-    if (rc < 0) {
-        snprintf(err, errlen, "cannot write %s: %s", path, strerror(-rc));
-        return -1;
+    static const struct {
+        const char *const *tmpl;
+        const char *file;
+    } outputs[] = {{(const char *const *)0, "spoe.cfg"}, {(const char *const *)0, "haproxy.cfg"}};
+    const char *templates[] = {spoe_cfg_template, haproxy_cfg_template};
+    for (size_t i = 0; i < 2; i++) {
+        char *text = haproxy_config_render(templates[i], p, err, errlen);
+        if (!text)
+            return -1;
+        snprintf(path, sizeof(path), "%s/%s", p->state_dir, outputs[i].file);
+        int rc = atomic_file_write(path, text, strlen(text), 0644);
+        free(text);
+        if (rc < 0) {
+            snprintf(err, errlen, "cannot write %s: %s", path, strerror(-rc));
+            return -1;
+        }
     }
     return 0;
 }

@@ -15,6 +15,7 @@
 #include "util/strbuf.h"
 
 extern const char haproxy_cfg_template[];
+extern const char spoe_cfg_template[]; /* haproxy/spoe.cfg.in */
 
 struct pools;
 
@@ -27,6 +28,7 @@ struct haproxy_render_params {
     const char *state_dir; /* absolute path */
     const char *bind_addr; /* "" or "*" = all addresses */
     int http_port, https_port;
+    const char *spoe_addr;     /* the SPOE responder, in HAProxy's syntax */
     const struct pools *pools; /* pools.h: the backends to declare */
     render_servers_fn servers; /* may be NULL: no servers */
     void *servers_ud;
@@ -42,7 +44,7 @@ char *haproxy_config_render(const char *tmpl, const struct haproxy_render_params
 /* Creates state_dir/{maps,certs}, empty map files and crt-list when
  * missing (existing ones are kept: they hold the last routing), a
  * self-signed default certificate when certs/default.pem is missing, and
- * writes haproxy.cfg atomically. Returns 0 or -1 with err set. */
+ * writes haproxy.cfg and spoe.cfg atomically. Returns 0 or -1 with err set. */
 int haproxy_state_prepare(const struct haproxy_render_params *p, char *err, size_t errlen);
 
 #endif

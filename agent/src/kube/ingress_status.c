@@ -93,8 +93,8 @@ json_t *ingress_status_wanted(const struct ingress_status *s, struct store *serv
     json_t *svc = services ? store_get(services, s->service_ns, s->service_name) : NULL;
     if (!svc)
         return json_array();
-    json_t *lb = json_object_get(json_object_get(json_object_get(svc, "status"), "loadBalancer"),
-                                 "ingress");
+    json_t *lb =
+        json_object_get(json_object_get(json_object_get(svc, "status"), "loadBalancer"), "ingress");
     if (json_is_array(lb) && json_array_size(lb) > 0) {
         json_t *out = json_array();
         size_t i;
@@ -185,10 +185,9 @@ static void reconcile_one(struct ingress_status *s, struct store *ingresses, con
     json_t *ing = store_get(ingresses, ns, slash ? slash + 1 : key);
     if (!ing)
         return;
-    json_t *have = json_object_get(
-        json_object_get(json_object_get(ing, "status"), "loadBalancer"), "ingress");
-    int same = json_array_size(wanted) == 0 ? json_array_size(have) == 0
-                                            : json_equal(have, wanted);
+    json_t *have =
+        json_object_get(json_object_get(json_object_get(ing, "status"), "loadBalancer"), "ingress");
+    int same = json_array_size(wanted) == 0 ? json_array_size(have) == 0 : json_equal(have, wanted);
     if (!same)
         send_patch(s, key, wanted);
 }

@@ -97,11 +97,27 @@ static int pick(const char *v, const char *const *names, size_t n)
     return -1;
 }
 
+bool annotations_need_spoe(const json_t *ingress)
+{
+    const json_t *ann = json_object_get(json_object_get(ingress, "metadata"), "annotations");
+    const char *key;
+    const json_t *value;
+    json_object_foreach((json_t *)ann, key, value)
+    {
+        if (strncmp(key, "spoke.dev/auth-", 15) == 0 ||
+            strcmp(key, "spoke.dev/whitelist-source-range") == 0 ||
+            strcmp(key, "spoke.dev/denylist-source-range") == 0)
+            return true;
+    }
+    return false;
+}
+
 void ingress_annotations_parse(const json_t *ingress, struct ingress_annotations *out,
                                annotation_report_fn report, void *ud)
 {
     memset(out, 0, sizeof(*out));
     out->ssl_redirect = -1;
+    out->needs_spoe = annotations_need_spoe(ingress);
     const char *v;
     bool b;
 

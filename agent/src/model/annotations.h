@@ -49,6 +49,7 @@ struct ingress_annotations {
     const char *app_root;           /* borrowed; NULL: unset */
     const char *permanent_redirect; /* borrowed; NULL: unset */
     unsigned timeout_server_ms;     /* 0: unset */
+    bool needs_spoe;                /* an auth or source-range annotation: ask the SPOE responder */
     struct model_profile profile;
 };
 
@@ -62,6 +63,12 @@ void ingress_annotations_parse(const json_t *ingress, struct ingress_annotations
                                annotation_report_fn report, void *ud);
 
 /* The value checks, each 0 when valid, -1 when not. */
+/* True when the Ingress has an annotation that only the SPOE responder can
+ * decide on (spoke.dev/auth-*, whitelist-source-range,
+ * denylist-source-range): its routes are flagged 'x' in the routes map and
+ * fail closed without an answer (docs/auth.md). */
+bool annotations_need_spoe(const json_t *ingress);
+
 int annotation_parse_bool(const char *v, bool *out);
 int annotation_parse_timeout(const char *v, unsigned *ms);
 int annotation_check_path(const char *v);

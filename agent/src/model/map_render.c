@@ -36,6 +36,8 @@ static char *render_value(const struct model_route *r, const char *backend)
         flags[nf++] = MAP_FLAG_REDIRECT;
     if (r->timeout_server_ms)
         flags[nf++] = MAP_FLAG_TIMEOUT;
+    if (r->spoe)
+        flags[nf++] = MAP_FLAG_SPOE;
     if (nf == 0)
         flags[nf++] = '-';
     flags[nf] = '\0';

@@ -17,7 +17,8 @@
  *   ROUTE-ID   model_route.id
  *   FLAGS      letters, "-" when none: s = redirect HTTP to HTTPS (308),
  *              w = rewrite the path, a = app-root redirect of "/", r =
- *              permanent redirect, t = server timeout
+ *              permanent redirect, t = server timeout, x = ask the SPOE
+ *              responder (auth; denied when it does not answer)
  *   TIMEOUT    server timeout in milliseconds, or empty
  *   RW-LEN     how many leading path elements ("/x") the route matched (the
  *              number of '/' in its path; 0 for Prefix "/"), or empty;
@@ -47,6 +48,7 @@
 #define MAP_FLAG_APP_ROOT     'a'
 #define MAP_FLAG_REDIRECT     'r'
 #define MAP_FLAG_TIMEOUT      't'
+#define MAP_FLAG_SPOE         'x'
 
 /* Value fields, 1-based as HAProxy's field() converter counts them. */
 enum map_field {

@@ -61,6 +61,7 @@ struct model_route {
     const char *app_root;           /* NULL: none; only on routes with path "/" */
     const char *permanent_redirect; /* NULL: none */
     unsigned timeout_server_ms;     /* 0: HAProxy's default */
+    bool spoe;                      /* ask the SPOE responder (auth annotations) */
 };
 
 enum model_endpoint_state {

@@ -22,7 +22,7 @@ bool model_route_equal(const struct model_route *a, const struct model_route *b)
            a->ssl_redirect == b->ssl_redirect && str_eq(a->rewrite_target, b->rewrite_target) &&
            str_eq(a->app_root, b->app_root) &&
            str_eq(a->permanent_redirect, b->permanent_redirect) &&
-           a->timeout_server_ms == b->timeout_server_ms;
+           a->timeout_server_ms == b->timeout_server_ms && a->spoe == b->spoe;
 }
 
 static bool profile_equal(const struct model_profile *a, const struct model_profile *b)

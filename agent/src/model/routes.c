@@ -310,6 +310,7 @@ static void fill_route(struct build_state *st, struct model_route *r, const stru
     r->app_root = strcmp(c->path, "/") == 0 ? model_strdup(m, info->ann.app_root) : NULL;
     r->permanent_redirect = model_strdup(m, info->ann.permanent_redirect);
     r->timeout_server_ms = info->ann.timeout_server_ms;
+    r->spoe = info->ann.needs_spoe;
 }
 
 /* The route taken when nothing matches: the oldest Ingress without rules

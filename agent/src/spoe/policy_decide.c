@@ -1,0 +1,275 @@
+/* policy_decide.c - the per-request half of policy.h: reads one
+ * "spoke-request" message (route id, source address, HAProxy's binary
+ * header list), applies the route's compiled policy and answers with the
+ * verdict variables. Runs on SPOE worker threads; reads the set only. */
+#include "spoe/policy.h"
+
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+
+#include "auth/apikey.h"
+#include "auth/base64.h"
+#include "auth/cidr.h"
+#include "auth/htpasswd.h"
+#include "auth/jwt.h"
+#include "spoe/policy_internal.h"
+#include "spoe/spop_varint.h"
+
+/* The longest Basic credentials token looked at: the base64 of the longest
+ * user, ':' and the longest password htpasswd accepts, rounded up. */
+#define BASIC_TOKEN_MAX 2048
+#define MAX_HEADERS     1024 /* entries of hdrs_bin scanned */
+
+/* ---- replies ------------------------------------------------------------------ */
+
+static void allow(struct spoe_reply *r)
+{
+    spoe_reply_set_str(r, SPOP_SCOPE_TRANSACTION, POLICY_VAR_VERDICT, "allow");
+}
+
+static void deny(struct spoe_reply *r, int status, const char *www_auth)
+{
+    spoe_reply_set_str(r, SPOP_SCOPE_TRANSACTION, POLICY_VAR_VERDICT, "deny");
+    spoe_reply_set_int(r, SPOP_SCOPE_TRANSACTION, POLICY_VAR_STATUS, status);
+    if (www_auth)
+        spoe_reply_set_str(r, SPOP_SCOPE_TRANSACTION, POLICY_VAR_WWW_AUTH, www_auth);
+}
+
+/* ---- headers ------------------------------------------------------------------ */
+
+static int lower(int ch)
+{
+    return ch >= 'A' && ch <= 'Z' ? ch + ('a' - 'A') : ch;
+}
+
+static bool name_eq(const uint8_t *p, size_t n, const char *name)
+{
+    size_t l = strlen(name);
+    if (n != l)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (lower(p[i]) != lower((unsigned char)name[i]))
+            return false;
+    return true;
+}
+
+/* One length-prefixed string of hdrs_bin; false when truncated. */
+static bool read_str(const uint8_t **p, const uint8_t *end, const uint8_t **s, size_t *n)
+{
+    uint64_t len;
+    size_t used = spop_varint_decode(*p, (size_t)(end - *p), &len);
+    if (used == 0 || len > (uint64_t)(end - *p - (ptrdiff_t)used))
+        return false;
+    *s = *p + used;
+    *n = (size_t)len;
+    *p = *s + len;
+    return true;
+}
+
+/* The first header `name` (case-insensitive) of HAProxy's req.hdrs_bin,
+ * its value trimmed of blanks: 1 found, 0 absent, -1 malformed before it. */
+static int find_header(const uint8_t *buf, size_t len, const char *name, const uint8_t **val,
+                       size_t *vlen)
+{
+    const uint8_t *p = buf, *end = buf + len;
+    for (unsigned i = 0; i < MAX_HEADERS && p < end; i++) {
+        const uint8_t *n, *v;
+        size_t nl, vl;
+        if (!read_str(&p, end, &n, &nl) || !read_str(&p, end, &v, &vl))
+            return -1;
+        if (nl == 0) /* the end marker: two empty strings */
+            return 0;
+        if (name_eq(n, nl, name)) {
+            while (vl && (*v == ' ' || *v == '\t'))
+                v++, vl--;
+            while (vl && (v[vl - 1] == ' ' || v[vl - 1] == '\t'))
+                vl--;
+            *val = v;
+            *vlen = vl;
+            return 1;
+        }
+    }
+    return p < end ? -1 : 0;
+}
+
+/* The header from the request's "hdrs" argument; false when absent, empty,
+ * oversized or the list is malformed (all of which mean "no credentials"). */
+static bool header(const struct spoe_request *req, const char *name, const uint8_t **val,
+                   size_t *vlen)
+{
+    const uint8_t *hdrs;
+    size_t len;
+    if (!spoe_request_arg_bin(req, "hdrs", &hdrs, &len))
+        return false;
+    if (find_header(hdrs, len, name, val, vlen) != 1)
+        return false;
+    return *vlen > 0 && *vlen <= POLICY_HEADER_MAX;
+}
+
+/* "Scheme token" with Scheme case-insensitive, one or more spaces between:
+ * the token, or false. */
+static bool credentials(const uint8_t *v, size_t n, const char *scheme, const uint8_t **tok,
+                        size_t *tlen)
+{
+    size_t sl = strlen(scheme);
+    if (n <= sl || !name_eq(v, sl, scheme) || v[sl] != ' ')
+        return false;
+    size_t i = sl;
+    while (i < n && v[i] == ' ')
+        i++;
+    if (i == n)
+        return false;
+    *tok = v + i;
+    *tlen = n - i;
+    return true;
+}
+
+/* ---- auth types ----------------------------------------------------------------- */
+
+static bool check_basic(const struct ing_policy *p, const struct spoe_request *req)
+{
+    const uint8_t *v, *tok;
+    size_t n, tl;
+    if (!header(req, "authorization", &v, &n) || !credentials(v, n, "basic", &tok, &tl) ||
+        tl > BASIC_TOKEN_MAX)
+        return false;
+    unsigned char buf[B64_DECODED_MAX(BASIC_TOKEN_MAX)];
+    size_t dl;
+    if (b64std_decode((const char *)tok, tl, buf, sizeof(buf), &dl) != 0)
+        return false;
+    bool ok = false;
+    const unsigned char *colon = memchr(buf, ':', dl);
+    if (colon) {
+        size_t ul = (size_t)(colon - buf);
+        ok = ul > 0 && htpasswd_verify(p->htpasswd, (const char *)buf, ul, (const char *)colon + 1,
+                                       dl - ul - 1);
+    }
+    OPENSSL_cleanse(buf, sizeof(buf));
+    return ok;
+}
+
+/* 0 valid (sub set when printable), 1 missing, 2 invalid. */
+static int check_jwt(const struct ing_policy *p, const struct spoe_request *req,
+                     char sub[POLICY_SUB_MAX + 1])
+{
+    const uint8_t *v, *tok;
+    size_t n, tl;
+    sub[0] = '\0';
+    if (!header(req, "authorization", &v, &n))
+        return 1;
+    if (!credentials(v, n, "bearer", &tok, &tl))
+        return name_eq(v, n < 6 ? n : 6, "bearer") ? 2 : 1;
+    if (tl > JWT_MAX_TOKEN)
+        return 2;
+    struct jwt_options o = {
+        .now = (int64_t)time(NULL),
+        .leeway = p->leeway,
+        .issuer = p->issuer,
+        .audiences = (const char *const *)p->audiences,
+        .n_audiences = p->n_audiences,
+    };
+    struct jwt_claims *claims = NULL;
+    if (jwt_verify((const char *)tok, tl, p->keys, &o, &claims) != JWT_OK)
+        return 2;
+    if (jwt_claims_get(claims, "sub", sub, POLICY_SUB_MAX + 1) != JWT_CLAIM_OK)
+        sub[0] = '\0';
+    jwt_claims_free(claims);
+    return 0;
+}
+
+static bool check_apikey(const struct ing_policy *p, const struct spoe_request *req)
+{
+    const uint8_t *v;
+    size_t n;
+    if (!header(req, p->apikey_header, &v, &n) || n > APIKEY_MAX_LEN)
+        return false;
+    return apikey_verify(p->apikeys, (const char *)v, n, NULL);
+}
+
+/* ---- the decision ---------------------------------------------------------------- */
+
+static bool source_ok(const struct ing_policy *p, const struct spoe_request *req)
+{
+    if (!p->allow && !p->deny)
+        return true;
+    int family;
+    uint8_t addr[16];
+    if (!spoe_request_arg_ip(req, "src", &family, addr))
+        return false; /* no address: no list can vouch for it */
+    size_t len = family == AF_INET ? 4 : 16;
+    if (p->deny && cidr_set_contains(p->deny, addr, len))
+        return false;
+    if (p->allow && !cidr_set_contains(p->allow, addr, len))
+        return false;
+    return true;
+}
+
+bool policy_evaluate(const struct policy_set *set, const struct spoe_request *req,
+                     struct spoe_reply *reply)
+{
+    if (!set || !spoe_request_is(req, POLICY_MESSAGE))
+        return false;
+    const char *id;
+    size_t idlen;
+    const struct route_entry *e = NULL;
+    if (spoe_request_arg_str(req, "route", &id, &idlen))
+        e = policy_find_route(set, id, idlen);
+    if (!e) {
+        deny(reply, 503, NULL);
+        return true;
+    }
+    const struct ing_policy *p = e->policy;
+    if (!p) {
+        allow(reply);
+        return true;
+    }
+    if (p->deny_all) {
+        deny(reply, 503, NULL);
+        return true;
+    }
+    if (!source_ok(p, req)) {
+        deny(reply, 403, NULL);
+        return true;
+    }
+    switch (p->type) {
+    case POLICY_AUTH_NONE:
+        allow(reply);
+        break;
+    case POLICY_AUTH_BASIC:
+        if (check_basic(p, req))
+            allow(reply);
+        else
+            deny(reply, 401, p->www_basic);
+        break;
+    case POLICY_AUTH_JWT: {
+        char sub[POLICY_SUB_MAX + 1];
+        int r = check_jwt(p, req, sub);
+        if (r == 0) {
+            allow(reply);
+            if (sub[0])
+                spoe_reply_set_str(reply, SPOP_SCOPE_TRANSACTION, POLICY_VAR_SUB, sub);
+        } else {
+            deny(reply, 401, r == 1 ? p->www_bearer : p->www_bearer_invalid);
+        }
+        break;
+    }
+    case POLICY_AUTH_APIKEY:
+        if (check_apikey(p, req))
+            allow(reply);
+        else
+            deny(reply, 401, NULL);
+        break;
+    default:
+        deny(reply, 503, NULL);
+        break;
+    }
+    return true;
+}
+
+void policy_decide(void *snapshot, const struct spoe_request *req, struct spoe_reply *reply)
+{
+    policy_evaluate(snapshot, req, reply);
+}

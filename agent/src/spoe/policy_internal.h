@@ -1,0 +1,62 @@
+/*
+ * policy_internal.h - private to policy_build.c and policy_decide.c: the
+ * layout of a compiled policy set (policy.h).
+ *
+ * One ing_policy per Ingress that routes refer to, shared by its routes;
+ * route entries sorted by id for binary search. Nothing is modified after
+ * policy_set_build returns.
+ */
+#ifndef SPOKE_SPOE_POLICY_INTERNAL_H
+#define SPOKE_SPOE_POLICY_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "model/model.h"
+#include "spoe/policy.h"
+
+#define POLICY_MAX_AUDIENCES 16
+
+struct cidr_set;
+struct htpasswd;
+struct jwk_set;
+struct apikey_set;
+
+struct ing_policy {
+    char *ingress; /* "namespace/name" */
+    bool active;   /* some policy annotation is present */
+    bool deny_all; /* an error: every request gets deny 503 */
+    enum policy_auth_type type;
+    struct cidr_set *allow, *deny; /* NULL: no list */
+    /* WWW-Authenticate values (basic and jwt) */
+    char *www_basic, *www_bearer, *www_bearer_invalid;
+    struct htpasswd *htpasswd; /* basic */
+    struct jwk_set *keys;      /* jwt */
+    char *issuer;              /* NULL: not checked */
+    char **audiences;
+    size_t n_audiences;
+    int64_t leeway;
+    struct apikey_set *apikeys; /* apikey */
+    char *apikey_header;
+};
+
+struct route_entry {
+    char id[MODEL_ROUTE_ID_SIZE];
+    const struct ing_policy *policy; /* NULL: nothing to enforce, allow */
+};
+
+struct policy_set {
+    struct route_entry *routes; /* sorted by id */
+    size_t n_routes;
+    struct ing_policy *policies;
+    size_t n_policies;
+    time_t built_at;
+};
+
+/* The entry of route id (len bytes, any bytes), or NULL. */
+const struct route_entry *policy_find_route(const struct policy_set *set, const char *id,
+                                            size_t len);
+
+#endif
