@@ -153,16 +153,13 @@ int haproxy_state_prepare(const struct haproxy_render_params *p, char *err, size
         self_signed_write(path, "spoke default certificate", err, errlen) < 0)
         return -1;
 
-    static const struct {
-        const char *const *tmpl;
-        const char *file;
-    } outputs[] = {{(const char *const *)0, "spoe.cfg"}, {(const char *const *)0, "haproxy.cfg"}};
-    const char *templates[] = {spoe_cfg_template, haproxy_cfg_template};
+    const char *const templates[] = {spoe_cfg_template, haproxy_cfg_template};
+    const char *const files[] = {"spoe.cfg", "haproxy.cfg"};
     for (size_t i = 0; i < 2; i++) {
         char *text = haproxy_config_render(templates[i], p, err, errlen);
         if (!text)
             return -1;
-        snprintf(path, sizeof(path), "%s/%s", p->state_dir, outputs[i].file);
+        snprintf(path, sizeof(path), "%s/%s", p->state_dir, files[i]);
         int rc = atomic_file_write(path, text, strlen(text), 0644);
         free(text);
         if (rc < 0) {
