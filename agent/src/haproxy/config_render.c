@@ -143,7 +143,7 @@ int haproxy_state_prepare(const struct haproxy_render_params *p, char *err, size
     if (make_dir(path, err, errlen) < 0)
         return -1;
     for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-        snprintf(path, sizeof(path), "%s/%s", p->state_dir, files[i]);
+        snprintf(path, sizeof(path), "%s/%s", p->state_dir, outputs[i]);
         if (ensure_file(path, err, errlen) < 0)
             return -1;
     }
@@ -154,12 +154,12 @@ int haproxy_state_prepare(const struct haproxy_render_params *p, char *err, size
         return -1;
 
     const char *const templates[] = {spoe_cfg_template, haproxy_cfg_template};
-    const char *const files[] = {"spoe.cfg", "haproxy.cfg"};
+    const char *const outputs[] = {"spoe.cfg", "haproxy.cfg"};
     for (size_t i = 0; i < 2; i++) {
         char *text = haproxy_config_render(templates[i], p, err, errlen);
         if (!text)
             return -1;
-        snprintf(path, sizeof(path), "%s/%s", p->state_dir, files[i]);
+        snprintf(path, sizeof(path), "%s/%s", p->state_dir, outputs[i]);
         int rc = atomic_file_write(path, text, strlen(text), 0644);
         free(text);
         if (rc < 0) {
