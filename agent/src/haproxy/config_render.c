@@ -143,7 +143,7 @@ int haproxy_state_prepare(const struct haproxy_render_params *p, char *err, size
     if (make_dir(path, err, errlen) < 0)
         return -1;
     for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-        snprintf(path, sizeof(path), "%s/%s", p->state_dir, outputs[i]);
+        snprintf(path, sizeof(path), "%s/%s", p->state_dir, files[i]);
         if (ensure_file(path, err, errlen) < 0)
             return -1;
     }
