@@ -140,9 +140,10 @@ def rule_grants(rules):
 
 
 def call_from_log(line):
-    """(verb, group, resource, namespace) of one request line of the API server's log."""
+    """(verb, group, resource, namespace) of one request line of the API server's log,
+    None for lines that are not requests of the agent."""
     m = re.search(r" INFO (GET|POST|PUT|PATCH|DELETE) (\S+) -> ", line)
-    if not m:
+    if not m or " ua=spoke/" not in line:  # the agent's own requests only (not kubectl's)
         return None
     method, target = m.groups()
     path, _, query = target.partition("?")

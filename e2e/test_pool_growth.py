@@ -37,8 +37,13 @@ class PoolGrowthTest(unittest.TestCase):
             rc.wait_pod("s1.example.com", "/", "svc-1-pod")
             self.assertEqual(rc.routing()["reloads"], 0)
 
+            script = f"{rc.work}/status.lua"
+            with open(script, "w") as f:
+                f.write('response = function(status, headers, body)\n'
+                        '  if status ~= 200 then io.write("STATUS " .. status .. " " .. '
+                        'string.sub(body, 1, 80) .. "\\n") end\nend\n')
             wrk = subprocess.Popen(
-                ["wrk", "-t1", "-c4", "-d300s", "-H", "Host: s0.example.com",
+                ["wrk", "-t1", "-c4", "-d300s", "-s", script, "-H", "Host: s0.example.com",
                  f"http://127.0.0.1:{rc.http_port}/"],
                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
             try:

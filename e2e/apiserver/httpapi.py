@@ -119,7 +119,8 @@ class Handler(BaseHTTPRequestHandler):
             log.exception("%s %s failed", self.command, self.path)
             self._send_error(500, E.status(500, "internal error in the test API server"))
         took = (time.monotonic() - started) * 1000
-        log.info("%s %s -> %s %.0fms%s", self.command, self.path, self.code, took, self.note)
+        log.info("%s %s -> %s %.0fms%s ua=%s", self.command, self.path, self.code, took, self.note,
+                 self.headers.get("User-Agent", "-") if self.headers else "-")
 
     def _send_error(self, code, status):
         if self.headers_sent:

@@ -44,9 +44,9 @@ int profile_backend_lines(const char *profile, struct strbuf *out)
     /* spoke.dev/timeout-server, set by the frontend from the route. */
     strbuf_puts(out, "http-request set-timeout server var(txn.timeout_server) if { "
                      "var(txn.timeout_server) -m found }\n");
-    /* No endpoint: 503 at once, with a page that says why. */
-    strbuf_puts(out, "http-request return status 503 content-type text/plain string \"no ready "
-                     "endpoint for this service\\n\" if { nbsrv eq 0 }\n");
+    /* No ready endpoint: HAProxy answers 503 itself. (A rule on "nbsrv eq 0"
+     * would say why, but nbsrv reads 0 for a moment in a freshly reloaded
+     * worker, which turned a hitless reload into a few 503s.) */
     return 0;
 }
 
