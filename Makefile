@@ -97,8 +97,12 @@ demo: check-deps
 demo-stop:
 	scripts/demo --stop
 
+$(O)/bench/bench_spoe: $(O)/agent/bench/bench_spoe.o $(O)/libspoke.a
+	@mkdir -p $(dir $@)
+	$(CC) $(MODE_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
 bench: check-deps
-	$(MAKE) BUILD=release all
+	$(MAKE) BUILD=release all build/release/bench/bench_spoe
 	scripts/bench
 
 FUZZ_GEN := build/fuzz/gen/haproxy_cfg_template.c build/fuzz/gen/spoe_cfg_template.c
@@ -129,7 +133,7 @@ format:
 lint:
 	clang-format --dry-run -Werror $(FORMAT_FILES)
 	cppcheck --quiet --error-exitcode=1 --enable=warning,style,performance,portability \
-	    --std=c11 --inline-suppr --suppress=missingIncludeSystem -Iagent/src agent/src agent/tests agent/fuzz
+	    --std=c11 --inline-suppr --suppress=missingIncludeSystem -Iagent/src agent/src agent/tests agent/fuzz agent/bench
 
 # The kubectl apply bundle: the Namespace part, the CRDs, then the other parts,
 # each in name order, behind a header saying it is generated. Checked in;
