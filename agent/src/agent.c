@@ -8,12 +8,14 @@
 
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <curl/curl.h>
 #include <ev.h>
 
 #include "admin/admin_server.h"
 #include "admin/debug_store.h"
+#include "admin/metrics.h"
 #include "kube/cache.h"
 #include "kube/http.h"
 #include "kube/kubeconfig.h"
@@ -27,6 +29,8 @@ struct agent {
     struct kube_cache *cache;
     struct admin_server *admin;
     struct router *router; /* NULL with --watch-only */
+    struct metrics *metrics;
+    struct admin_server *metrics_server; /* --metrics-listen */
     ev_signal sigterm, sigint;
 };
 
@@ -71,10 +75,13 @@ static int load_config(const struct options *opts, struct kube_config *cfg)
 
 static const struct admin_route *admin_routes(struct agent *a, size_t *n)
 {
-    static struct admin_route routes[2];
-    routes[0] = (struct admin_route){"/debug/store", debug_store_handler, a->cache};
-    routes[1] = (struct admin_route){"/debug/routing", router_debug_handler, a->router};
-    *n = a->router ? 2 : 1;
+    static struct admin_route routes[5];
+    routes[0] = (struct admin_route){"/metrics", metrics_handler, a->metrics};
+    routes[1] = (struct admin_route){"/healthz", metrics_healthz_handler, a->metrics};
+    routes[2] = (struct admin_route){"/readyz", metrics_readyz_handler, a->metrics};
+    routes[3] = (struct admin_route){"/debug/store", debug_store_handler, a->cache};
+    routes[4] = (struct admin_route){"/debug/routing", router_debug_handler, a->router};
+    *n = a->router ? 5 : 4;
     return routes;
 }
 
@@ -91,6 +98,28 @@ static int agent_start(struct agent *a, const struct options *opts)
         return -1;
     if (!opts->watch_only && !(a->router = router_new(a->loop, opts, a->cache, a->http)))
         return -1;
+    struct metrics_sources src = {.cache = a->cache};
+    if (a->router)
+        router_metrics_sources(a->router, &src);
+    a->metrics = metrics_new(&src);
+    if (a->router)
+        router_set_metrics(a->router, a->metrics);
+    if (opts->metrics_listen) {
+        /* Only the metrics and the probes: safe to expose on the Pod IP. */
+        static struct admin_route probes[3];
+        char err[256];
+        size_t n;
+        const struct admin_route *all = admin_routes(a, &n);
+        memcpy(probes, all, sizeof(probes));
+        a->metrics_server =
+            admin_server_start(a->loop, opts->metrics_listen, probes, 3, err, sizeof(err));
+        if (!a->metrics_server) {
+            log_error("agent", "metrics server: %s", err);
+            return -1;
+        }
+        log_info("agent", "metrics on %s (port %d)", opts->metrics_listen,
+                 admin_server_port(a->metrics_server));
+    }
     if (opts->admin_listen) {
         char err[256];
         size_t n;
@@ -112,7 +141,9 @@ static int agent_start(struct agent *a, const struct options *opts)
 static void agent_stop(struct agent *a)
 {
     admin_server_stop(a->admin);
+    admin_server_stop(a->metrics_server);
     router_free(a->router);
+    metrics_free(a->metrics);
     kube_cache_free(a->cache);
     kube_http_free(a->http);
     kube_config_free(&a->cfg);

@@ -57,6 +57,8 @@ static const char usage[] =
     "  --admin-listen ADDR       local admin HTTP server, HOST:PORT (default 127.0.0.1:10255);\n"
     "                            GET /debug/store dumps the object cache (Secret values\n"
     "                            redacted); 'off' disables it\n"
+    "  --metrics-listen ADDR     /metrics, /healthz and /readyz only, HOST:PORT (default\n"
+    "                            127.0.0.1:10254; 'off' disables it); also on --admin-listen\n"
     "  --log-level LEVEL         debug, info, warn or error (default info)\n"
     "  --log-format FORMAT       text or json (default text)\n"
     "  -h, --help                show this help and exit\n"
@@ -89,6 +91,7 @@ enum {
     OPT_DEFAULT_CERT,
     OPT_SPOE_LISTEN,
     OPT_SPOE_WORKERS,
+    OPT_METRICS_LISTEN,
 };
 
 static const struct option long_options[] = {
@@ -115,6 +118,7 @@ static const struct option long_options[] = {
     {"default-ssl-certificate", required_argument, NULL, OPT_DEFAULT_CERT},
     {"spoe-listen", required_argument, NULL, OPT_SPOE_LISTEN},
     {"spoe-workers", required_argument, NULL, OPT_SPOE_WORKERS},
+    {"metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -153,6 +157,7 @@ enum options_result options_parse(int argc, char **argv, struct options *opts, F
 {
     *opts = (struct options){
         .admin_listen = "127.0.0.1:10255",
+        .metrics_listen = "127.0.0.1:10254",
         .debounce_seconds = 0.1,
         .log_level = LOG_INFO,
         .log_format = LOG_FORMAT_TEXT,
@@ -234,6 +239,9 @@ enum options_result options_parse(int argc, char **argv, struct options *opts, F
         case OPT_POOL_SIZE:
             if (int_option("pool-size", optarg, 1, 4096, &opts->pool_size, err) < 0)
                 return OPTIONS_EXIT_ERROR;
+            break;
+        case OPT_METRICS_LISTEN:
+            opts->metrics_listen = strcmp(optarg, "off") == 0 ? NULL : optarg;
             break;
         case OPT_SPOE_LISTEN:
             opts->spoe_listen = optarg;

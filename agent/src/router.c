@@ -33,6 +33,7 @@ struct router {
     struct spoe_server *spoe;
     char spoe_addr[4300];
     ev_timer resync;
+    struct metrics *metrics;
     unsigned long models;
     size_t last_routes, last_problems;
     char **problems; /* "Kind object: message" of the last model, sorted */
@@ -232,6 +233,28 @@ static const char *default_backend(struct router *r, char *buf, size_t len)
         json_array_get(json_object_get(json_object_get(svc, "spec"), "ports"), 0), "port");
     snprintf(buf, len, "%s:%lld", opt, json_is_integer(port) ? json_integer_value(port) : 80);
     return buf;
+}
+
+void router_metrics_sources(const struct router *r, struct metrics_sources *src)
+{
+    src->rec = r->rec;
+    src->api = r->api;
+    src->spoe = r->spoe;
+    src->status = r->status;
+}
+
+static void on_pass(void *ud, double seconds, bool ok)
+{
+    struct router *r = ud;
+    (void)ok;
+    if (r->metrics)
+        metrics_observe_reconcile(r->metrics, seconds);
+}
+
+void router_set_metrics(struct router *r, struct metrics *m)
+{
+    r->metrics = m;
+    reconciler_set_on_pass(r->rec, on_pass, r);
 }
 
 void router_update(struct router *r)

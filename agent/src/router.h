@@ -11,6 +11,7 @@
 #include <ev.h>
 
 #include "admin/admin_server.h"
+#include "admin/metrics.h"
 #include "kube/cache.h"
 #include "kube/http.h"
 #include "options.h"
@@ -24,6 +25,11 @@ struct router *router_new(struct ev_loop *loop, const struct options *opts,
 void router_update(struct router *r);
 /* Stops HAProxy (when managed) and frees everything. */
 void router_free(struct router *r);
+
+/* The routing side's counters for /metrics, and where to report reconcile
+ * durations (m may be NULL). */
+void router_metrics_sources(const struct router *r, struct metrics_sources *src);
+void router_set_metrics(struct router *r, struct metrics *m);
 
 /* GET /debug/routing: the reconciler's counters and the last model's routes
  * and problems, as JSON. */

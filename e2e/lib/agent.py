@@ -36,6 +36,7 @@ class Agent:
         self.admin_port = free_port()
         args = [spoke_bin(), "--kubeconfig", self.kubeconfig,
                 "--admin-listen", f"127.0.0.1:{self.admin_port}",
+                "--metrics-listen", "127.0.0.1:0",  # several agents may run at once
                 "--debounce-ms", "20", "--log-level", "debug"] + self.extra_args
         if self.watch_only:
             args.append("--watch-only")

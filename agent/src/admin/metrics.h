@@ -56,8 +56,8 @@ void prom_escape_label(struct prom_buf *b, const char *value);
 
 /* A histogram: bucket counts are kept per bucket and written cumulatively. */
 struct prom_histogram {
-    size_t n;                                 /* upper bounds in use */
-    double bounds[PROM_MAX_BUCKETS];          /* ascending, finite */
+    size_t n;                                        /* upper bounds in use */
+    double bounds[PROM_MAX_BUCKETS];                 /* ascending, finite */
     unsigned long long counts[PROM_MAX_BUCKETS + 1]; /* [n] = above the last bound */
     unsigned long long count;
     double sum;
@@ -75,10 +75,10 @@ void prom_histogram_write(struct prom_buf *b, const char *name, const char *help
 /* ---- the agent's metrics ---------------------------------------------- */
 
 struct metrics_sources {
-    struct kube_cache *cache;     /* objects, informer counters, cache synced */
-    struct reconciler *rec;       /* NULL: watch-only (no routing metrics) */
-    struct runtime_api *api;      /* runtime API command counters */
-    struct spoe_server *spoe;     /* SPOE connections, frames, decisions */
+    struct kube_cache *cache;      /* objects, informer counters, cache synced */
+    struct reconciler *rec;        /* NULL: watch-only (no routing metrics) */
+    struct runtime_api *api;       /* runtime API command counters */
+    struct spoe_server *spoe;      /* SPOE connections, frames, decisions */
     struct ingress_status *status; /* status patches written */
 };
 

@@ -61,6 +61,9 @@ struct reconciler {
     void (*after_commands)(struct reconciler *r);
     ev_timer retry;
     double backoff;
+    ev_tstamp pass_started;
+    void (*on_pass)(void *ud, double seconds, bool ok);
+    void *on_pass_ud;
     struct reconciler_stats stats;
 };
 
@@ -121,6 +124,8 @@ static void sort_have(struct reconciler *r)
 static void finish_pass(struct reconciler *r)
 {
     r->busy = false;
+    if (r->on_pass)
+        r->on_pass(r->on_pass_ud, ev_time() - r->pass_started, !r->pass_failed);
     if (r->pass_failed) {
         r->stats.failed++;
         r->stats.synced = false;
@@ -665,6 +670,7 @@ static void start_pass(struct reconciler *r)
     r->busy = true;
     r->pass_failed = false;
     r->refused = 0;
+    r->pass_started = ev_time();
     r->current = r->pending;
     r->pending = NULL;
     ev_timer_stop(r->loop, &r->retry);
@@ -768,6 +774,13 @@ void reconciler_set_supervisor(struct reconciler *r, struct haproxy_supervisor *
 void reconciler_set_secrets(struct reconciler *r, struct store *secrets)
 {
     r->secrets = secrets;
+}
+
+void reconciler_set_on_pass(struct reconciler *r, void (*fn)(void *ud, double seconds, bool ok),
+                            void *ud)
+{
+    r->on_pass = fn;
+    r->on_pass_ud = ud;
 }
 
 void reconciler_set_default_cert(struct reconciler *r, const char *secret)

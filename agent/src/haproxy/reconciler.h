@@ -53,6 +53,9 @@ struct reconciler *reconciler_new(struct ev_loop *loop, struct runtime_api *api,
 void reconciler_set_supervisor(struct reconciler *r, struct haproxy_supervisor *sup);
 /* Where TLS Secrets are read from (the informer's store). */
 void reconciler_set_secrets(struct reconciler *r, struct store *secrets);
+/* Called at the end of every pass with its duration (metrics). */
+void reconciler_set_on_pass(struct reconciler *r, void (*fn)(void *ud, double seconds, bool ok),
+                            void *ud);
 /* The TLS Secret ("ns/name") served when no SNI filter matches. */
 void reconciler_set_default_cert(struct reconciler *r, const char *secret);
 void reconciler_free(struct reconciler *r);
