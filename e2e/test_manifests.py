@@ -430,9 +430,11 @@ class ManifestsTest(unittest.TestCase):
         args = dict(a[2:].partition("=")[::2] for a in c["args"])
         self.assertIn("manage-haproxy", args)
         ports = {port["name"]: port["containerPort"] for port in c["ports"]}
-        self.assertEqual(ports, {"http": int(args["http-port"]), "https": int(args["https-port"])})
-        for probe in ("readinessProbe", "livenessProbe"):
-            self.assertIn(c[probe]["tcpSocket"]["port"], ports)
+        self.assertEqual(ports, {"http": int(args["http-port"]), "https": int(args["https-port"]),
+                                 "metrics": int(args["metrics-listen"].rsplit(":", 1)[1])})
+        # The probes ask the agent (/healthz, /readyz) on the metrics port.
+        self.assertEqual(c["readinessProbe"]["httpGet"], {"path": "/readyz", "port": "metrics"})
+        self.assertEqual(c["livenessProbe"]["httpGet"], {"path": "/healthz", "port": "metrics"})
         mounts = {m["mountPath"]: m["name"] for m in c["volumeMounts"]}
         state = mounts[args["state-dir"]]
         self.assertIn("emptyDir", [v for v in pod["volumes"] if v["name"] == state][0])
