@@ -385,7 +385,10 @@ class ManifestsTest(unittest.TestCase):
                       extra_args=["--state-dir", os.path.join(self.work, "state"),
                                   "--http-port", str(free_port()),
                                   "--https-port", str(free_port()),
-                                  "--publish-address", "192.0.2.1"])
+                                  "--publish-address", "192.0.2.1",
+                                  # in a Pod: the service account's namespace
+                                  "--election-namespace",
+                                  self.bundle("Deployment")["metadata"]["namespace"]])
         agent.start()
         try:
             agent.wait_synced()

@@ -19,6 +19,7 @@
 #include "kube/cache.h"
 #include "kube/http.h"
 #include "kube/kubeconfig.h"
+#include "kube/leader.h"
 #include "router.h"
 #include "util/log.h"
 
@@ -32,6 +33,10 @@ struct agent {
     struct metrics *metrics;
     struct admin_server *metrics_server; /* --metrics-listen */
     ev_signal sigterm, sigint;
+    struct leader *leader; /* NULL without leader election */
+    char identity[320];
+    ev_timer release_timer; /* bounds the wait for the Lease release on SIGTERM */
+    int stopping;
 };
 
 static void on_cache_change(void *ud, unsigned long events)
@@ -45,11 +50,41 @@ static void on_cache_change(void *ud, unsigned long events)
         router_update(a->router);
 }
 
+static void on_released(void *ud)
+{
+    struct agent *a = ud;
+    ev_break(a->loop, EVBREAK_ALL);
+}
+
+static void on_release_timeout(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)w;
+    (void)revents;
+    ev_break(loop, EVBREAK_ALL);
+}
+
+/* SIGTERM/SIGINT: a leader first gives the Lease up (so another replica
+ * takes over at once), then the loop stops. */
 static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 {
     (void)revents;
+    struct agent *a = w->data;
     log_info("agent", "received %s, stopping", w->signum == SIGTERM ? "SIGTERM" : "SIGINT");
-    ev_break(loop, EVBREAK_ALL);
+    if (!a->leader || a->stopping) {
+        ev_break(loop, EVBREAK_ALL);
+        return;
+    }
+    a->stopping = 1;
+    ev_timer_init(&a->release_timer, on_release_timeout, 6., 0.);
+    ev_timer_start(loop, &a->release_timer);
+    leader_release(a->leader, on_released, a);
+}
+
+static void on_started_leading(void *ud)
+{
+    struct agent *a = ud;
+    if (a->router)
+        router_update(a->router);
 }
 
 static int load_config(const struct options *opts, struct kube_config *cfg)
@@ -75,13 +110,17 @@ static int load_config(const struct options *opts, struct kube_config *cfg)
 
 static const struct admin_route *admin_routes(struct agent *a, size_t *n)
 {
-    static struct admin_route routes[5];
-    routes[0] = (struct admin_route){"/metrics", metrics_handler, a->metrics};
-    routes[1] = (struct admin_route){"/healthz", metrics_healthz_handler, a->metrics};
-    routes[2] = (struct admin_route){"/readyz", metrics_readyz_handler, a->metrics};
-    routes[3] = (struct admin_route){"/debug/store", debug_store_handler, a->cache};
-    routes[4] = (struct admin_route){"/debug/routing", router_debug_handler, a->router};
-    *n = a->router ? 5 : 4;
+    static struct admin_route routes[6];
+    size_t i = 0;
+    routes[i++] = (struct admin_route){"/metrics", metrics_handler, a->metrics};
+    routes[i++] = (struct admin_route){"/healthz", metrics_healthz_handler, a->metrics};
+    routes[i++] = (struct admin_route){"/readyz", metrics_readyz_handler, a->metrics};
+    routes[i++] = (struct admin_route){"/debug/store", debug_store_handler, a->cache};
+    if (a->router)
+        routes[i++] = (struct admin_route){"/debug/routing", router_debug_handler, a->router};
+    if (a->leader)
+        routes[i++] = (struct admin_route){"/debug/leader", leader_debug_handler, a->leader};
+    *n = i;
     return routes;
 }
 
@@ -96,8 +135,25 @@ static int agent_start(struct agent *a, const struct options *opts)
                               on_cache_change, a);
     if (!a->cache)
         return -1;
+    if (opts->leader_elect) {
+        leader_default_identity(a->identity, sizeof(a->identity));
+        const char *ns = opts->election_namespace;
+        if (!ns)
+            ns = a->cfg.namespace ? a->cfg.namespace : "default";
+        const struct leader_config lc = {
+            .namespace = ns,
+            .name = opts->election_id,
+            .identity = a->identity,
+            .lease_duration = opts->lease_duration_seconds,
+            .cb = {.on_started_leading = on_started_leading, .ud = a},
+        };
+        if (!(a->leader = leader_new(a->loop, a->http, &lc)))
+            return -1;
+    }
     if (!opts->watch_only && !(a->router = router_new(a->loop, opts, a->cache, a->http)))
         return -1;
+    if (a->router)
+        router_set_leader(a->router, a->leader);
     struct metrics_sources src = {.cache = a->cache};
     if (a->router)
         router_metrics_sources(a->router, &src);
@@ -135,6 +191,8 @@ static int agent_start(struct agent *a, const struct options *opts)
     log_info("agent", "watching %s",
              opts->watch_namespace ? opts->watch_namespace : "all namespaces");
     kube_cache_start(a->cache);
+    if (a->leader)
+        leader_start(a->leader);
     return 0;
 }
 
@@ -144,6 +202,8 @@ static void agent_stop(struct agent *a)
     admin_server_stop(a->metrics_server);
     router_free(a->router);
     metrics_free(a->metrics);
+    leader_free(a->leader);
+    ev_timer_stop(a->loop, &a->release_timer);
     kube_cache_free(a->cache);
     kube_http_free(a->http);
     kube_config_free(&a->cfg);
@@ -161,6 +221,7 @@ int agent_run(const struct options *opts)
     struct agent a = {.loop = ev_default_loop(EVFLAG_AUTO)};
     ev_signal_init(&a.sigterm, on_signal, SIGTERM);
     ev_signal_init(&a.sigint, on_signal, SIGINT);
+    a.sigterm.data = a.sigint.data = &a;
     ev_signal_start(a.loop, &a.sigterm);
     ev_signal_start(a.loop, &a.sigint);
 

@@ -53,6 +53,16 @@ static const char usage[] =
     "  --publish-address ADDRS   write these addresses instead (comma-separated IPs or\n"
     "                            host names); without either, status is left alone\n"
     "\n"
+    "Leader election (all replicas serve; only the leader writes Ingress status):\n"
+    "  --leader-elect            take part in leader election (default: on when\n"
+    "                            --publish-service or --publish-address is given)\n"
+    "  --no-leader-elect         do not (every replica then writes status)\n"
+    "  --election-id NAME        the coordination.k8s.io/v1 Lease (default spoke-leader)\n"
+    "  --election-namespace NS   its namespace (default: the Pod's, else default)\n"
+    "  --lease-duration-seconds N\n"
+    "                            lease duration (default 15; renew deadline 2/3 of it,\n"
+    "                            retry period 2/15)\n"
+    "\n"
     "Operations:\n"
     "  --admin-listen ADDR       local admin HTTP server, HOST:PORT (default 127.0.0.1:10255);\n"
     "                            GET /debug/store dumps the object cache (Secret values\n"
@@ -92,6 +102,11 @@ enum {
     OPT_SPOE_LISTEN,
     OPT_SPOE_WORKERS,
     OPT_METRICS_LISTEN,
+    OPT_LEADER_ELECT,
+    OPT_NO_LEADER_ELECT,
+    OPT_ELECTION_ID,
+    OPT_ELECTION_NAMESPACE,
+    OPT_LEASE_DURATION,
 };
 
 static const struct option long_options[] = {
@@ -119,6 +134,11 @@ static const struct option long_options[] = {
     {"spoe-listen", required_argument, NULL, OPT_SPOE_LISTEN},
     {"spoe-workers", required_argument, NULL, OPT_SPOE_WORKERS},
     {"metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN},
+    {"leader-elect", no_argument, NULL, OPT_LEADER_ELECT},
+    {"no-leader-elect", no_argument, NULL, OPT_NO_LEADER_ELECT},
+    {"election-id", required_argument, NULL, OPT_ELECTION_ID},
+    {"election-namespace", required_argument, NULL, OPT_ELECTION_NAMESPACE},
+    {"lease-duration-seconds", required_argument, NULL, OPT_LEASE_DURATION},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -169,6 +189,9 @@ enum options_result options_parse(int argc, char **argv, struct options *opts, F
         .ingress_class = "spoke",
         .pool_size = 64,
         .spoe_workers = 2,
+        .leader_elect = -1,
+        .election_id = "spoke-leader",
+        .lease_duration_seconds = 15,
     };
     optind = 1;
     opterr = 0;
@@ -283,6 +306,23 @@ enum options_result options_parse(int argc, char **argv, struct options *opts, F
         case OPT_PUBLISH_ADDRESS:
             opts->publish_address = optarg;
             break;
+        case OPT_LEADER_ELECT:
+            opts->leader_elect = 1;
+            break;
+        case OPT_NO_LEADER_ELECT:
+            opts->leader_elect = 0;
+            break;
+        case OPT_ELECTION_ID:
+            opts->election_id = optarg;
+            break;
+        case OPT_ELECTION_NAMESPACE:
+            opts->election_namespace = optarg;
+            break;
+        case OPT_LEASE_DURATION:
+            if (int_option("lease-duration-seconds", optarg, 2, 3600, &opts->lease_duration_seconds,
+                           err) < 0)
+                return OPTIONS_EXIT_ERROR;
+            break;
         case 'h':
             fputs(usage, out);
             return OPTIONS_EXIT_OK;
@@ -302,5 +342,7 @@ enum options_result options_parse(int argc, char **argv, struct options *opts, F
         fprintf(err, "spoke: unexpected argument '%s'\nTry 'spoke --help'.\n", argv[optind]);
         return OPTIONS_EXIT_ERROR;
     }
+    if (opts->leader_elect < 0)
+        opts->leader_elect = opts->publish_service || opts->publish_address;
     return OPTIONS_RUN;
 }

@@ -31,6 +31,11 @@ struct options {
     const char *default_cert;    /* --default-ssl-certificate NS/NAME */
     const char *spoe_listen;     /* --spoe-listen; NULL = unix@STATE_DIR/spoe.sock */
     int spoe_workers;            /* --spoe-workers */
+    /* Leader election (only the leader writes Ingress status) */
+    int leader_elect;        /* --leader-elect / --no-leader-elect; -1 = on with --publish-* */
+    const char *election_id; /* --election-id: the Lease name */
+    const char *election_namespace; /* --election-namespace; NULL = kubeconfig's or "default" */
+    int lease_duration_seconds;     /* --lease-duration-seconds */
     enum log_level log_level;
     enum log_format log_format;
 };

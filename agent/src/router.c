@@ -16,6 +16,7 @@
 #include "haproxy/runtime_api.h"
 #include "haproxy/supervisor.h"
 #include "kube/ingress_status.h"
+#include "kube/leader.h"
 #include "spoe/policy.h"
 #include "spoe/spoe_server.h"
 #include "model/routes.h"
@@ -34,6 +35,7 @@ struct router {
     char spoe_addr[4300];
     ev_timer resync;
     struct metrics *metrics;
+    struct leader *leader;
     unsigned long models;
     size_t last_routes, last_problems;
     char **problems; /* "Kind object: message" of the last model, sorted */
@@ -251,6 +253,11 @@ static void on_pass(void *ud, double seconds, bool ok)
         metrics_observe_reconcile(r->metrics, seconds);
 }
 
+void router_set_leader(struct router *r, struct leader *l)
+{
+    r->leader = l;
+}
+
 void router_set_metrics(struct router *r, struct metrics *m)
 {
     r->metrics = m;
@@ -285,7 +292,8 @@ void router_update(struct router *r)
     report_problems(r, &problems);
     r->last_routes = m->n_routes;
     r->last_problems = m->n_problems;
-    ingress_status_update(r->status, m->ingresses, m->n_ingresses, in.ingresses, in.services);
+    if (!r->leader || leader_is_leader(r->leader))
+        ingress_status_update(r->status, m->ingresses, m->n_ingresses, in.ingresses, in.services);
     reconciler_apply(r->rec, m);
 }
 

@@ -30,6 +30,9 @@ void router_free(struct router *r);
  * durations (m may be NULL). */
 void router_metrics_sources(const struct router *r, struct metrics_sources *src);
 void router_set_metrics(struct router *r, struct metrics *m);
+/* With leader election, only the leader writes Ingress status (l NULL: always). */
+struct leader;
+void router_set_leader(struct router *r, struct leader *l);
 
 /* GET /debug/routing: the reconciler's counters and the last model's routes
  * and problems, as JSON. */
