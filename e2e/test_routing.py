@@ -211,6 +211,32 @@ class RoutingTest(unittest.TestCase):
             return False
 
 
+class ExternalNameTest(unittest.TestCase):
+    """An ExternalName Service: the agent resolves the name (HAProxy 2.6 gives
+    dynamic servers no DNS) and serves its addresses."""
+
+    def test_external_name_is_resolved_and_served(self):
+        port = free_port()
+        pods = EchoPods(["127.0.0.1", "::1"], port, ["ext-v4", "ext-v6"]).start()
+        rc = RoutedCluster("external-name").start()
+        try:
+            svc = {"apiVersion": "v1", "kind": "Service",
+                   "metadata": {"name": "outside", "namespace": "ext"},
+                   "spec": {"type": "ExternalName", "externalName": "localhost",
+                            "ports": [{"name": "http", "port": port}]}}
+            rc.apply(R.namespace("ext"), ingress_class(), svc,
+                     R.ingress("ext", "outside", host="outside.example.com", service="outside",
+                               port=port))
+            wait_until(lambda: rc.pod_for("outside.example.com", "/") in ("ext-v4", "ext-v6"),
+                       timeout=20, what="ExternalName served")
+            seen = {rc.pod_for("outside.example.com", "/") for _ in range(6)}
+            self.assertTrue(seen <= {"ext-v4", "ext-v6"}, seen)
+            self.assertEqual(rc.routing()["reloads"], 0)
+        finally:
+            rc.stop()
+            pods.stop()
+
+
 class ControllerDefaultBackendTest(unittest.TestCase):
     """--default-backend-service: where requests matching no rule go."""
 

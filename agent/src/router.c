@@ -19,6 +19,7 @@
 #include "kube/leader.h"
 #include "spoe/policy.h"
 #include "spoe/spoe_server.h"
+#include "util/dns_cache.h"
 #include "model/routes.h"
 #include "util/log.h"
 
@@ -36,6 +37,7 @@ struct router {
     ev_timer resync;
     struct metrics *metrics;
     struct leader *leader;
+    struct dns_cache *dns; /* ExternalName Services */
     unsigned long models;
     size_t last_routes, last_problems;
     char **problems; /* "Kind object: message" of the last model, sorted */
@@ -126,6 +128,16 @@ static int absolute_state_dir(const char *dir, char *out, size_t len)
     return 0;
 }
 
+static void on_dns_change(void *ud)
+{
+    router_update(ud);
+}
+
+static size_t resolve(void *ud, const char *name, char (*addrs)[64], size_t max)
+{
+    return dns_cache_lookup(ud, name, addrs, max);
+}
+
 static void on_resync(struct ev_loop *loop, ev_timer *w, int revents)
 {
     (void)loop;
@@ -194,6 +206,8 @@ struct router *router_new(struct ev_loop *loop, const struct options *opts,
     };
     r->rec = reconciler_new(loop, r->api, &params, (unsigned)opts->pool_size, err, sizeof(err));
     if (r->rec) {
+        r->dns = dns_cache_new(loop, 30.0, on_dns_change, r);
+        reconciler_set_resolver(r->rec, resolve, r->dns);
         reconciler_set_secrets(r->rec, kube_cache_store(cache, &KUBE_SECRETS));
         reconciler_set_default_cert(r->rec, opts->default_cert);
     }
@@ -308,6 +322,7 @@ void router_free(struct router *r)
     reconciler_free(r->rec);
     haproxy_supervisor_stop(r->sup, 5.0);
     spoe_server_stop(r->spoe);
+    dns_cache_free(r->dns);
     free_problems(r->problems, r->n_problems);
     free(r);
 }

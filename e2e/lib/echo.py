@@ -14,6 +14,7 @@ import argparse
 import http.server
 import json
 import signal
+import socket
 import socketserver
 import threading
 import time
@@ -59,6 +60,10 @@ class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
         pass  # a proxy closing an idle keep-alive connection is not an error
 
 
+class _Server6(_Server):
+    address_family = socket.AF_INET6
+
+
 class EchoPods:
     def __init__(self, addresses, port, names=None):
         self.addresses = list(addresses)
@@ -72,7 +77,7 @@ class EchoPods:
         return self
 
     def start_one(self, addr, name):
-        srv = _Server((addr, self.port), _Handler)
+        srv = (_Server6 if ":" in addr else _Server)((addr, self.port), _Handler)
         srv.pod_name = name
         threading.Thread(target=srv.serve_forever, daemon=True).start()
         self.servers.append(srv)

@@ -64,6 +64,8 @@ struct reconciler {
     ev_tstamp pass_started;
     void (*on_pass)(void *ud, double seconds, bool ok);
     void *on_pass_ud;
+    reconciler_resolve_fn resolve;
+    void *resolve_ud;
     struct reconciler_stats stats;
 };
 
@@ -338,11 +340,26 @@ static void step_assign(struct reconciler *r)
 
 /* --- step 3: servers ---------------------------------------------------- */
 
-static size_t want_servers(const struct model_backend *b, struct server_spec *out)
+#define EXTERNAL_ADDRS_MAX 16
+
+/* The servers a backend should have: its ready (and draining) endpoints, or
+ * the resolved addresses of an ExternalName. out has room for
+ * n_endpoints + EXTERNAL_ADDRS_MAX. */
+static size_t want_servers(const struct reconciler *r, const struct model_backend *b,
+                           struct server_spec *out)
 {
     size_t n = 0;
     for (size_t i = 0; i < b->n_endpoints; i++) {
         const struct model_endpoint *e = &b->endpoints[i];
+        if (b->external) {
+            char addrs[EXTERNAL_ADDRS_MAX][64];
+            size_t k =
+                r->resolve ? r->resolve(r->resolve_ud, e->address, addrs, EXTERNAL_ADDRS_MAX) : 0;
+            for (size_t j = 0; j < k; j++)
+                if (server_spec_init(&out[n], addrs[j], e->port, 1, false) == 0)
+                    n++;
+            continue;
+        }
         if (e->state == MODEL_ENDPOINT_DOWN)
             continue;
         if (server_spec_init(&out[n], e->address, e->port, 1, e->state == MODEL_ENDPOINT_DRAIN) <
@@ -371,10 +388,10 @@ static void step_servers(struct reconciler *r)
             continue;
         char profile[64];
         model_profile_name(&b->profile, profile, sizeof(profile));
-        struct server_spec *want = calloc(b->n_endpoints + 1, sizeof(*want));
+        struct server_spec *want = calloc(b->n_endpoints + EXTERNAL_ADDRS_MAX + 1, sizeof(*want));
         if (!want)
             abort();
-        size_t n_want = want_servers(b, want);
+        size_t n_want = want_servers(r, b, want);
         const struct backend_servers *h = find_have(r, slot);
         servers_diff(slot, profile, h ? h->v : NULL, h ? h->n : 0, want, n_want, &cmds);
         free(want);
@@ -774,6 +791,12 @@ void reconciler_set_supervisor(struct reconciler *r, struct haproxy_supervisor *
 void reconciler_set_secrets(struct reconciler *r, struct store *secrets)
 {
     r->secrets = secrets;
+}
+
+void reconciler_set_resolver(struct reconciler *r, reconciler_resolve_fn fn, void *ud)
+{
+    r->resolve = fn;
+    r->resolve_ud = ud;
 }
 
 void reconciler_set_on_pass(struct reconciler *r, void (*fn)(void *ud, double seconds, bool ok),

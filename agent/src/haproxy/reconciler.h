@@ -53,6 +53,12 @@ struct reconciler *reconciler_new(struct ev_loop *loop, struct runtime_api *api,
 void reconciler_set_supervisor(struct reconciler *r, struct haproxy_supervisor *sup);
 /* Where TLS Secrets are read from (the informer's store). */
 void reconciler_set_secrets(struct reconciler *r, struct store *secrets);
+/* Resolves an ExternalName: copies up to max numeric addresses of name into
+ * addrs and returns how many (util/dns_cache.h). Without a resolver,
+ * ExternalName backends get no servers. */
+typedef size_t (*reconciler_resolve_fn)(void *ud, const char *name, char (*addrs)[64], size_t max);
+void reconciler_set_resolver(struct reconciler *r, reconciler_resolve_fn fn, void *ud);
+
 /* Called at the end of every pass with its duration (metrics). */
 void reconciler_set_on_pass(struct reconciler *r, void (*fn)(void *ud, double seconds, bool ok),
                             void *ud);
