@@ -106,6 +106,13 @@ class HostileInputTest(unittest.TestCase):
                      "unicode-host", "regex-impl", "bad-percent", "evil-annotation"]:
             self.assertIn(f"Ingress {NS}/{name}:", log, name)
         self.assertEqual(self.rc.pod_for("good.example.com", "/"), "web-1")
+        import urllib.request
+        with urllib.request.urlopen(
+                f"http://127.0.0.1:{self.rc.agent.admin_port}/metrics", timeout=10) as r:
+            metrics = r.read().decode()
+        problems = [l for l in metrics.splitlines() if l.startswith("spoke_ingress_problems ")]
+        self.assertEqual(len(problems), 1)
+        self.assertGreaterEqual(float(problems[0].split()[1]), 10)
         # Still a single HAProxy command stream: the CLI answers normally.
         self.assertIn("Name: HAProxy", self.rc.haproxy_cli("show info"))
 

@@ -257,6 +257,7 @@ void router_metrics_sources(const struct router *r, struct metrics_sources *src)
     src->api = r->api;
     src->spoe = r->spoe;
     src->status = r->status;
+    src->problems = &r->n_problems;
 }
 
 static void on_pass(void *ud, double seconds, bool ok)

@@ -304,6 +304,14 @@ static void write_reconciler(struct prom_buf *b, const struct metrics *m)
            "Backends without a pool slot in the last reconcile pass.", (double)s->unplaced);
 }
 
+static void write_problems(struct prom_buf *b, const size_t *problems)
+{
+    scalar(b, "spoke_ingress_problems", "gauge",
+           "Problems that keep part of an Ingress (or an option) from being served, as logged "
+           "and reported as Events.",
+           (double)*problems);
+}
+
 static void write_runtime_api(struct prom_buf *b, const struct runtime_api *api)
 {
     struct runtime_api_stats s;
@@ -351,6 +359,8 @@ void metrics_write(const struct metrics *m, struct prom_buf *b)
         write_cache(b, m->src.cache);
     if (m->src.rec)
         write_reconciler(b, m);
+    if (m->src.problems)
+        write_problems(b, m->src.problems);
     if (m->src.api)
         write_runtime_api(b, m->src.api);
     if (m->src.spoe)

@@ -80,6 +80,7 @@ struct metrics_sources {
     struct runtime_api *api;       /* runtime API command counters */
     struct spoe_server *spoe;      /* SPOE connections, frames, decisions */
     struct ingress_status *status; /* status patches written */
+    const size_t *problems;        /* objects or options that cannot be honoured now */
 };
 
 struct metrics;
