@@ -102,6 +102,14 @@ class AnnotationsTest(unittest.TestCase):
             problems = [l for l in f if "Ingress notes/bad" in l]
         self.assertTrue(any("spoke.dev/timeout-server" in l and "soon" in l for l in problems),
                         problems[-3:])
+        # ... and as a Kubernetes Event on the Ingress.
+        def event():
+            events = self.rc.api.ok("GET", f"/api/v1/namespaces/{NS}/events")["items"]
+            return [e for e in events if e["involvedObject"]["name"] == "bad"
+                    and e["reason"] == "InvalidAnnotation" and "timeout-server" in e["message"]]
+        found = wait_until(event, timeout=20, what="an Event on the Ingress")
+        self.assertEqual(found[0]["type"], "Warning")
+        self.assertEqual(found[0]["involvedObject"]["kind"], "Ingress")
 
     def test_zz_no_reload(self):
         self.assertEqual(self.rc.worker_pid(), self.worker)

@@ -15,6 +15,7 @@
 #include "haproxy/reconciler.h"
 #include "haproxy/runtime_api.h"
 #include "haproxy/supervisor.h"
+#include "kube/events.h"
 #include "kube/ingress_status.h"
 #include "kube/leader.h"
 #include "spoe/policy.h"
@@ -38,6 +39,7 @@ struct router {
     struct metrics *metrics;
     struct leader *leader;
     struct dns_cache *dns; /* ExternalName Services */
+    struct event_recorder *events;
     unsigned long models;
     size_t last_routes, last_problems;
     char **problems; /* "Kind object: message" of the last model, sorted */
@@ -92,12 +94,40 @@ static void on_policy_problem(void *ud, const char *ingress, const char *message
     add_problem(ud, s);
 }
 
-/* Logs problems that appeared (warn) and went away (info), once each. */
+/* A Kubernetes Event for a problem "Ingress NS/NAME: message" (the leader
+ * only, when there is an election: replicas would repeat each other). */
+static void record_event(struct router *r, const char *text)
+{
+    if (!r->events || strncmp(text, "Ingress ", 8) != 0 ||
+        (r->leader && !leader_is_leader(r->leader)))
+        return;
+    const char *obj = text + 8, *slash = strchr(obj, '/'), *colon = strstr(obj, ": ");
+    if (!slash || !colon || slash > colon)
+        return;
+    char ns[256], name[256];
+    snprintf(ns, sizeof(ns), "%.*s", (int)(slash - obj), obj);
+    snprintf(name, sizeof(name), "%.*s", (int)(colon - slash - 1), slash + 1);
+    const char *msg = colon + 2;
+    const char *reason = strstr(msg, "annotation")       ? "InvalidAnnotation"
+                         : strstr(msg, "Secret")         ? "SecretProblem"
+                         : strstr(msg, "Service")        ? "ServiceProblem"
+                         : strstr(msg, "already served") ? "Conflict"
+                                                         : "InvalidIngress";
+    json_t *ing = store_get(kube_cache_store(r->cache, &KUBE_INGRESSES), ns, name);
+    const char *uid = json_string_value(json_object_get(json_object_get(ing, "metadata"), "uid"));
+    event_record(r->events, "Ingress", "networking.k8s.io/v1", ns, name, uid, "Warning", reason,
+                 msg);
+}
+
+/* Logs problems that appeared (warn, and an Event) and went away (info),
+ * once each. */
 static void report_problems(struct router *r, struct problem_list *now)
 {
     for (size_t i = 0; i < now->n; i++)
-        if (!contains(r->problems, r->n_problems, now->v[i]))
+        if (!contains(r->problems, r->n_problems, now->v[i])) {
             log_warn("router", "%s", now->v[i]);
+            record_event(r, now->v[i]);
+        }
     for (size_t i = 0; i < r->n_problems; i++)
         if (!contains(now->v, now->n, r->problems[i]))
             log_info("router", "resolved: %s", r->problems[i]);
@@ -160,6 +190,7 @@ struct router *router_new(struct ev_loop *loop, const struct options *opts,
     ev_timer_init(&r->resync, on_resync, 30.0, 30.0);
     r->resync.data = r;
     r->status = ingress_status_new(http, opts->publish_address, opts->publish_service);
+    r->events = event_recorder_new(http, "spoke", getenv("POD_NAME"));
     if (absolute_state_dir(opts->state_dir, r->state_dir, sizeof(r->state_dir)) < 0) {
         log_error("router", "cannot resolve --state-dir %s", opts->state_dir);
         goto fail;
@@ -318,6 +349,7 @@ void router_free(struct router *r)
         return;
     ev_timer_stop(r->loop, &r->resync);
     ingress_status_free(r->status);
+    event_recorder_free(r->events);
     /* The API first: its pending callbacks see -ECANCELED and touch nothing. */
     runtime_api_free(r->api);
     reconciler_free(r->rec);
