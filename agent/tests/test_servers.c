@@ -90,11 +90,10 @@ static void test_diff(void)
                             "set server pool_rr_0001/ep-fd00__4-8080 state ready\n");
     CHECK_INT_EQ(n, 6);
     strbuf_reset(&cmds);
-    CHECK_INT_EQ(servers_diff("b", "h2-roundrobin-cookie", NULL, 0, want + 1, 1, &cmds), 2);
-    CHECK_STR_EQ(cmds.data,
-                 "add server b/ep-127.0.1.3-8080 127.0.1.3:8080 weight 1 proto h2 cookie "
-                 "ep-127.0.1.3-8080\n"
-                 "set server b/ep-127.0.1.3-8080 state ready\n");
+    CHECK_INT_EQ(servers_diff("b", "h2-roundrobin-cookie", NULL, 0, want + 1, 1, &cmds), 3);
+    CHECK_STR_EQ(cmds.data, "add server b/ep-127.0.1.3-8080 127.0.1.3:8080 weight 1 proto h2\n"
+                            "set server b/ep-127.0.1.3-8080 state ready\n"
+                            "enable dynamic-cookie backend b\n");
     strbuf_reset(&cmds);
     CHECK_INT_EQ(servers_diff("b", NULL, want, 3, want, 3, &cmds), 0);
     strbuf_free(&cmds);

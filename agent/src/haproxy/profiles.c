@@ -39,8 +39,13 @@ int profile_backend_lines(const char *profile, struct strbuf *out)
     if (parse(profile, &p) < 0)
         return -1;
     strbuf_printf(out, "balance %s\n", p.balance);
+    /* Dynamic servers take no "cookie" keyword on 2.6 ("not accepted for
+     * dynamic server"): "dynamic" cookies are computed from each server's
+     * address and port and the key, so they hold across reloads and agent
+     * restarts. The key only hides the address; it is not a secret. */
     if (p.cookie)
-        strbuf_puts(out, "cookie SPOKEAFFINITY insert indirect nocache httponly\n");
+        strbuf_puts(out, "cookie SPOKEAFFINITY insert indirect nocache httponly dynamic\n"
+                         "dynamic-cookie-key spoke-affinity\n");
     /* spoke.dev/timeout-server, set by the frontend from the route. */
     strbuf_puts(out, "http-request set-timeout server var(txn.timeout_server) if { "
                      "var(txn.timeout_server) -m found }\n");
@@ -59,7 +64,12 @@ int profile_server_options(const char *profile, const char *server_name, struct 
         strbuf_puts(out, " proto h2");
     else if (strcmp(p.proto, "https") == 0)
         strbuf_puts(out, " ssl verify none alpn h2,http/1.1");
-    if (p.cookie)
-        strbuf_printf(out, " cookie %s", server_name);
+    (void)server_name;
     return 0;
+}
+
+int profile_has_cookie(const char *profile)
+{
+    struct parsed p;
+    return profile && parse(profile, &p) == 0 && p.cookie;
 }

@@ -19,4 +19,8 @@ int profile_backend_lines(const char *profile, struct strbuf *out);
  * (may append nothing). Returns -1 for an invalid profile. */
 int profile_server_options(const char *profile, const char *server_name, struct strbuf *out);
 
+/* True for a profile with cookie affinity: after "add server", HAProxy 2.6
+ * computes a dynamic server's cookie only on "enable dynamic-cookie backend". */
+int profile_has_cookie(const char *profile);
+
 #endif

@@ -126,7 +126,7 @@ size_t servers_diff(const char *backend, const char *profile, const struct serve
                     size_t n_have, const struct server_spec *want, size_t n_want,
                     struct strbuf *cmds)
 {
-    size_t i = 0, j = 0, n = 0;
+    size_t i = 0, j = 0, n = 0, added = 0;
     while (i < n_have || j < n_want) {
         int c = i == n_have ? 1 : j == n_want ? -1 : strcmp(have[i].name, want[j].name);
         if (c < 0) { /* gone */
@@ -140,12 +140,17 @@ size_t servers_diff(const char *backend, const char *profile, const struct serve
         } else if (c > 0) { /* new */
             add_server(cmds, backend, profile, &want[j]);
             n += 2;
+            added++;
             j++;
         } else {
             n += update_server(cmds, backend, &have[i], &want[j]);
             i++;
             j++;
         }
+    }
+    if (added && profile_has_cookie(profile)) {
+        strbuf_printf(cmds, "enable dynamic-cookie backend %s\n", backend);
+        n++;
     }
     return n;
 }
