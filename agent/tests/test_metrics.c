@@ -95,25 +95,25 @@ static double value_of(const char *text, const char *prefix)
 
 static void test_escaping(void)
 {
-    struct prom_buf b = {0};
+    struct strbuf b = STRBUF_INIT;
     prom_escape_label(&b, "a\\b\"c\nd");
     CHECK_STR_EQ(b.data, "a\\\\b\\\"c\\nd");
-    prom_buf_free(&b);
+    strbuf_free(&b);
 
     const char *labels[] = {"kind", "x\"y", "path", "/a\\b\n", NULL};
     prom_sample(&b, "m", labels, 2);
     CHECK_STR_EQ(b.data, "m{kind=\"x\\\"y\",path=\"/a\\\\b\\n\"} 2\n");
-    prom_buf_free(&b);
+    strbuf_free(&b);
 
     /* HELP escapes backslash and newline, not double quotes. */
     prom_family(&b, "m_total", "counter", "say \"hi\"\\\nbye");
     CHECK_STR_EQ(b.data, "# HELP m_total say \"hi\"\\\\\\nbye\n# TYPE m_total counter\n");
-    prom_buf_free(&b);
+    strbuf_free(&b);
 }
 
 static void test_values(void)
 {
-    struct prom_buf b = {0};
+    struct strbuf b = STRBUF_INIT;
     prom_sample(&b, "a", NULL, 0);
     prom_sample(&b, "b", NULL, 0.1);
     prom_sample(&b, "c", NULL, -2.5);
@@ -127,10 +127,10 @@ static void test_values(void)
                          "i 0.3333333333333333\n");
     CHECK(strtod("0.3333333333333333", NULL) == 1.0 / 3);
     const char *empty[] = {NULL};
-    prom_buf_free(&b);
+    strbuf_free(&b);
     prom_sample(&b, "j", empty, 1);
     CHECK_STR_EQ(b.data, "j 1\n");
-    prom_buf_free(&b);
+    strbuf_free(&b);
 }
 
 static void test_histogram(void)
@@ -141,7 +141,7 @@ static void test_histogram(void)
     double obs[] = {0.05, 0.1, 0.5, 5, 50};
     for (size_t i = 0; i < 5; i++)
         prom_histogram_observe(&h, obs[i]);
-    struct prom_buf b = {0};
+    struct strbuf b = STRBUF_INIT;
     const char *labels[] = {"route", "a\"b", NULL};
     prom_histogram_write(&b, "lat_seconds", "Latency.", labels, &h);
     CHECK_STR_EQ(b.data, "# HELP lat_seconds Latency.\n"
@@ -153,14 +153,14 @@ static void test_histogram(void)
                          "lat_seconds_sum{route=\"a\\\"b\"} 55.65\n"
                          "lat_seconds_count{route=\"a\\\"b\"} 5\n");
     CHECK_INT_EQ(check_exposition(b.data), 0);
-    prom_buf_free(&b);
+    strbuf_free(&b);
 
     /* No labels, nothing observed: every bucket 0, le alone. */
     prom_histogram_init(&h, bounds, 1);
     prom_histogram_write(&b, "x", "X.", NULL, &h);
     CHECK_STR_EQ(b.data, "# HELP x X.\n# TYPE x histogram\nx_bucket{le=\"0.1\"} 0\n"
                          "x_bucket{le=\"+Inf\"} 0\nx_sum 0\nx_count 0\n");
-    prom_buf_free(&b);
+    strbuf_free(&b);
 }
 
 static void test_checker_catches_missing_type(void)

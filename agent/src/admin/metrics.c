@@ -17,75 +17,41 @@
 
 /* ---- the text writer ---------------------------------------------------- */
 
-static void buf_reserve(struct prom_buf *b, size_t more)
+static void buf_char(struct strbuf *b, char c)
 {
-    if (b->len + more + 1 <= b->cap)
-        return;
-    size_t cap = b->cap ? b->cap : 1024;
-    while (cap < b->len + more + 1)
-        cap *= 2;
-    char *p = realloc(b->data, cap);
-    if (!p)
-        abort();
-    b->data = p;
-    b->cap = cap;
-}
-
-static void buf_add(struct prom_buf *b, const char *s, size_t n)
-{
-    buf_reserve(b, n);
-    memcpy(b->data + b->len, s, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-}
-
-static void buf_str(struct prom_buf *b, const char *s)
-{
-    buf_add(b, s, strlen(s));
-}
-
-static void buf_char(struct prom_buf *b, char c)
-{
-    buf_add(b, &c, 1);
-}
-
-void prom_buf_free(struct prom_buf *b)
-{
-    free(b->data);
-    b->data = NULL;
-    b->len = b->cap = 0;
+    strbuf_append(b, &c, 1);
 }
 
 /* HELP text escapes backslash and newline; label values also double quote. */
-static void escape(struct prom_buf *b, const char *s, bool quote)
+static void escape(struct strbuf *b, const char *s, bool quote)
 {
     for (; *s; s++) {
         if (*s == '\\')
-            buf_str(b, "\\\\");
+            strbuf_puts(b, "\\\\");
         else if (*s == '\n')
-            buf_str(b, "\\n");
+            strbuf_puts(b, "\\n");
         else if (quote && *s == '"')
-            buf_str(b, "\\\"");
+            strbuf_puts(b, "\\\"");
         else
             buf_char(b, *s);
     }
 }
 
-void prom_escape_label(struct prom_buf *b, const char *value)
+void prom_escape_label(struct strbuf *b, const char *value)
 {
     escape(b, value, true);
 }
 
-void prom_family(struct prom_buf *b, const char *name, const char *type, const char *help)
+void prom_family(struct strbuf *b, const char *name, const char *type, const char *help)
 {
-    buf_str(b, "# HELP ");
-    buf_str(b, name);
+    strbuf_puts(b, "# HELP ");
+    strbuf_puts(b, name);
     buf_char(b, ' ');
     escape(b, help, false);
-    buf_str(b, "\n# TYPE ");
-    buf_str(b, name);
+    strbuf_puts(b, "\n# TYPE ");
+    strbuf_puts(b, name);
     buf_char(b, ' ');
-    buf_str(b, type);
+    strbuf_puts(b, type);
     buf_char(b, '\n');
 }
 
@@ -112,13 +78,13 @@ static void format_value(char *out, size_t len, double v)
 }
 
 /* name{labels[,extra_name="extra_value"]} value */
-static void sample(struct prom_buf *b, const char *name, const char *suffix,
+static void sample(struct strbuf *b, const char *name, const char *suffix,
                    const char *const *labels, const char *extra_name, const char *extra_value,
                    double value)
 {
-    buf_str(b, name);
+    strbuf_puts(b, name);
     if (suffix)
-        buf_str(b, suffix);
+        strbuf_puts(b, suffix);
     bool extra = extra_name && extra_value;
     bool any = (labels && labels[0]) || extra;
     if (any) {
@@ -128,16 +94,16 @@ static void sample(struct prom_buf *b, const char *name, const char *suffix,
             if (!first)
                 buf_char(b, ',');
             first = false;
-            buf_str(b, labels[i]);
-            buf_str(b, "=\"");
+            strbuf_puts(b, labels[i]);
+            strbuf_puts(b, "=\"");
             escape(b, labels[i + 1], true);
             buf_char(b, '"');
         }
         if (extra) {
             if (!first)
                 buf_char(b, ',');
-            buf_str(b, extra_name);
-            buf_str(b, "=\"");
+            strbuf_puts(b, extra_name);
+            strbuf_puts(b, "=\"");
             escape(b, extra_value, true);
             buf_char(b, '"');
         }
@@ -146,11 +112,11 @@ static void sample(struct prom_buf *b, const char *name, const char *suffix,
     char num[64];
     format_value(num, sizeof(num), value);
     buf_char(b, ' ');
-    buf_str(b, num);
+    strbuf_puts(b, num);
     buf_char(b, '\n');
 }
 
-void prom_sample(struct prom_buf *b, const char *name, const char *const *labels, double value)
+void prom_sample(struct strbuf *b, const char *name, const char *const *labels, double value)
 {
     sample(b, name, NULL, labels, NULL, NULL, value);
 }
@@ -172,7 +138,7 @@ void prom_histogram_observe(struct prom_histogram *h, double value)
     h->sum += value;
 }
 
-void prom_histogram_write(struct prom_buf *b, const char *name, const char *help,
+void prom_histogram_write(struct strbuf *b, const char *name, const char *help,
                           const char *const *labels, const struct prom_histogram *h)
 {
     prom_family(b, name, "histogram", help);
@@ -227,7 +193,7 @@ void metrics_observe_reconcile(struct metrics *m, double seconds)
 }
 
 /* A counter or gauge without labels. */
-static void scalar(struct prom_buf *b, const char *name, const char *type, const char *help,
+static void scalar(struct strbuf *b, const char *name, const char *type, const char *help,
                    double value)
 {
     prom_family(b, name, type, help);
@@ -251,7 +217,7 @@ static double informer_value(const struct informer_stats *st, enum informer_fiel
     return 0;
 }
 
-static void write_cache(struct prom_buf *b, const struct kube_cache *c)
+static void write_cache(struct strbuf *b, const struct kube_cache *c)
 {
     size_t n = kube_cache_count(c);
     prom_family(b, "spoke_objects", "gauge", "Objects in the agent's cache, per kind.");
@@ -284,7 +250,7 @@ static void write_cache(struct prom_buf *b, const struct kube_cache *c)
            kube_cache_synced(c) ? 1 : 0);
 }
 
-static void write_reconciler(struct prom_buf *b, const struct metrics *m)
+static void write_reconciler(struct strbuf *b, const struct metrics *m)
 {
     const struct reconciler_stats *s = reconciler_stats(m->src.rec);
     scalar(b, "spoke_reconcile_passes_total", "counter",
@@ -304,7 +270,7 @@ static void write_reconciler(struct prom_buf *b, const struct metrics *m)
            "Backends without a pool slot in the last reconcile pass.", (double)s->unplaced);
 }
 
-static void write_problems(struct prom_buf *b, const size_t *problems)
+static void write_problems(struct strbuf *b, const size_t *problems)
 {
     scalar(b, "spoke_ingress_problems", "gauge",
            "Problems that keep part of an Ingress (or an option) from being served, as logged "
@@ -312,7 +278,7 @@ static void write_problems(struct prom_buf *b, const size_t *problems)
            (double)*problems);
 }
 
-static void write_runtime_api(struct prom_buf *b, const struct runtime_api *api)
+static void write_runtime_api(struct strbuf *b, const struct runtime_api *api)
 {
     struct runtime_api_stats s;
     runtime_api_get_stats(api, &s);
@@ -326,7 +292,7 @@ static void write_runtime_api(struct prom_buf *b, const struct runtime_api *api)
            "Connections to the HAProxy runtime API.", (double)s.connects);
 }
 
-static void write_spoe(struct prom_buf *b, const struct spoe_server *srv)
+static void write_spoe(struct strbuf *b, const struct spoe_server *srv)
 {
     struct spoe_server_stats s;
     spoe_server_stats(srv, &s);
@@ -350,7 +316,7 @@ static void write_spoe(struct prom_buf *b, const struct spoe_server *srv)
     prom_sample(b, "spoke_spoe_decision_seconds_count", NULL, (double)s.decisions);
 }
 
-void metrics_write(const struct metrics *m, struct prom_buf *b)
+void metrics_write(const struct metrics *m, struct strbuf *b)
 {
     const char *version[] = {"version", SPOKE_VERSION, NULL};
     prom_family(b, "spoke_build_info", "gauge", "Always 1; the agent's version as a label.");
@@ -416,7 +382,7 @@ static void text(struct admin_response *resp, int status, const char *s)
 void metrics_handler(void *ud, const char *query, struct admin_response *resp)
 {
     (void)query;
-    struct prom_buf b = {0};
+    struct strbuf b = STRBUF_INIT;
     metrics_write(ud, &b);
     resp->status = 200;
     resp->content_type = "text/plain; version=0.0.4; charset=utf-8";

@@ -20,6 +20,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "util/strbuf.h"
+
 #include "admin/admin_server.h"
 
 struct kube_cache;
@@ -30,27 +32,20 @@ struct ingress_status;
 
 /* ---- the text writer ---------------------------------------------------- */
 
-/* A growing output buffer; aborts when out of memory, like the rest of the
- * agent. data is NUL-terminated (NULL before the first write). */
-struct prom_buf {
-    char *data;
-    size_t len, cap;
-};
-
-void prom_buf_free(struct prom_buf *b);
-
+/* Output goes to a util/strbuf.h buffer (data NUL-terminated, NULL before
+ * the first write). */
 /* "# HELP name help" (help escaped: backslash, newline) and "# TYPE name type";
  * type is "counter", "gauge", "histogram", "summary" or "untyped". */
-void prom_family(struct prom_buf *b, const char *name, const char *type, const char *help);
+void prom_family(struct strbuf *b, const char *name, const char *type, const char *help);
 
 /* One sample line "name{l1="v1",...} value". labels: name/value pairs
  * ending with NULL (or NULL for none); values are escaped (backslash,
  * double quote, newline). Values print in the shortest form that reads
  * back exactly; infinities as +Inf/-Inf, NaN as NaN. */
-void prom_sample(struct prom_buf *b, const char *name, const char *const *labels, double value);
+void prom_sample(struct strbuf *b, const char *name, const char *const *labels, double value);
 
 /* Appends a label value escaped per the text format (for tests). */
-void prom_escape_label(struct prom_buf *b, const char *value);
+void prom_escape_label(struct strbuf *b, const char *value);
 
 #define PROM_MAX_BUCKETS 16
 
@@ -69,7 +64,7 @@ void prom_histogram_init(struct prom_histogram *h, const double *bounds, size_t 
 void prom_histogram_observe(struct prom_histogram *h, double value);
 /* The family header, NAME_bucket{...,le="B"} (cumulative, last le="+Inf"),
  * NAME_sum and NAME_count. labels as for prom_sample. */
-void prom_histogram_write(struct prom_buf *b, const char *name, const char *help,
+void prom_histogram_write(struct strbuf *b, const char *name, const char *help,
                           const char *const *labels, const struct prom_histogram *h);
 
 /* ---- the agent's metrics ---------------------------------------------- */
@@ -96,7 +91,7 @@ void metrics_free(struct metrics *m);
 void metrics_observe_reconcile(struct metrics *m, double seconds);
 
 /* Writes every metric into b. */
-void metrics_write(const struct metrics *m, struct prom_buf *b);
+void metrics_write(const struct metrics *m, struct strbuf *b);
 
 /* Ready or not, with a one-line reason when not (reason may be NULL). */
 bool metrics_ready(const struct metrics *m, char *reason, size_t len);
