@@ -97,7 +97,7 @@ static int run(const char *cmd)
 
 static void test_state_dir_and_haproxy_accepts_it(void)
 {
-    char dir[512];
+    char dir[200];
     snprintf(dir, sizeof(dir), "%s/spoke-cfg-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     CHECK(mkdtemp(dir) != NULL);
     struct haproxy_render_params p = params(dir);
