@@ -22,6 +22,7 @@
 #include "haproxy/cli_escape.h"
 #include "haproxy/pem_check.h"
 #include "util/strbuf.h"
+#include "util/xalloc.h"
 
 #define HASH_LEN 32
 /* A file name longer than this gets a shortened name with a hash. */
@@ -134,30 +135,6 @@ static void advance(struct sync *s);
 static void sha256(const void *data, size_t len, unsigned char out[HASH_LEN])
 {
     EVP_Digest(data, len, out, NULL, EVP_sha256(), NULL);
-}
-
-static char *xstrdup(const char *s)
-{
-    char *d = strdup(s ? s : "");
-    if (!d)
-        abort(); /* as strbuf.h: nothing sensible to do without memory */
-    return d;
-}
-
-static char *xstrndup(const char *s, size_t n)
-{
-    char *d = strndup(s, n);
-    if (!d)
-        abort();
-    return d;
-}
-
-static void *xrealloc(void *p, size_t size)
-{
-    void *q = realloc(p, size ? size : 1);
-    if (!q)
-        abort();
-    return q;
 }
 
 static char *path_join(const char *a, const char *b)

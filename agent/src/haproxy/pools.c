@@ -13,6 +13,7 @@
 
 #include "haproxy/atomic_file.h"
 #include "haproxy/config_render.h"
+#include "util/xalloc.h"
 
 struct profile {
     char *name;
@@ -26,22 +27,6 @@ struct pools {
     struct profile *profiles;
     size_t n;
 };
-
-static void *xcalloc(size_t n, size_t size)
-{
-    void *p = calloc(n ? n : 1, size);
-    if (!p)
-        abort();
-    return p;
-}
-
-static char *xstrdup(const char *s)
-{
-    char *d = strdup(s);
-    if (!d)
-        abort();
-    return d;
-}
 
 struct pools *pools_new(unsigned initial_size)
 {

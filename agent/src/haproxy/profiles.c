@@ -55,7 +55,7 @@ int profile_backend_lines(const char *profile, struct strbuf *out)
     return 0;
 }
 
-int profile_server_options(const char *profile, const char *server_name, struct strbuf *out)
+int profile_server_options(const char *profile, struct strbuf *out)
 {
     struct parsed p;
     if (parse(profile, &p) < 0)
@@ -64,7 +64,6 @@ int profile_server_options(const char *profile, const char *server_name, struct 
         strbuf_puts(out, " proto h2");
     else if (strcmp(p.proto, "https") == 0)
         strbuf_puts(out, " ssl verify none alpn h2,http/1.1");
-    (void)server_name;
     return 0;
 }
 

@@ -15,9 +15,9 @@
  * name that is not a valid profile. */
 int profile_backend_lines(const char *profile, struct strbuf *out);
 
-/* Appends the "add server"/"server" options for a server named server_name
- * (may append nothing). Returns -1 for an invalid profile. */
-int profile_server_options(const char *profile, const char *server_name, struct strbuf *out);
+/* Appends the "add server"/"server" options of the profile's servers (may
+ * append nothing). Returns -1 for an invalid profile. */
+int profile_server_options(const char *profile, struct strbuf *out);
 
 /* True for a profile with cookie affinity: after "add server", HAProxy 2.6
  * computes a dynamic server's cookie only on "enable dynamic-cookie backend". */

@@ -644,10 +644,8 @@ static void render_servers(void *ud, const char *backend, const char *profile, s
     const struct backend_servers *h = find_have(ud, backend);
     for (size_t i = 0; h && i < h->n; i++) {
         const struct server_spec *s = &h->v[i];
-        int v6 = strchr(s->addr, ':') != NULL;
-        strbuf_printf(out, "    server %s %s%s%s:%d weight %d", s->name, v6 ? "[" : "", s->addr,
-                      v6 ? "]" : "", s->port, s->weight);
-        profile_server_options(profile, s->name, out);
+        strbuf_puts(out, "    server ");
+        server_spec_write(out, s, profile);
         strbuf_puts(out, s->maint ? " disabled\n" : s->drain ? " weight 0\n" : "\n");
     }
 }

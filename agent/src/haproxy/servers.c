@@ -94,14 +94,20 @@ int servers_state_parse(const char *answer, servers_state_fn fn, void *ud)
     return have_header ? count : -1;
 }
 
+void server_spec_write(struct strbuf *out, const struct server_spec *s, const char *profile)
+{
+    int v6 = strchr(s->addr, ':') != NULL;
+    strbuf_printf(out, "%s %s%s%s:%d weight %d", s->name, v6 ? "[" : "", s->addr, v6 ? "]" : "",
+                  s->port, s->weight);
+    if (profile)
+        profile_server_options(profile, out);
+}
+
 static void add_server(struct strbuf *cmds, const char *be, const char *profile,
                        const struct server_spec *s)
 {
-    int v6 = strchr(s->addr, ':') != NULL;
-    strbuf_printf(cmds, "add server %s/%s %s%s%s:%d weight %d", be, s->name, v6 ? "[" : "", s->addr,
-                  v6 ? "]" : "", s->port, s->weight);
-    if (profile)
-        profile_server_options(profile, s->name, cmds);
+    strbuf_printf(cmds, "add server %s/", be);
+    server_spec_write(cmds, s, profile);
     strbuf_puts(cmds, "\n");
     strbuf_printf(cmds, "set server %s/%s state %s\n", be, s->name, s->drain ? "drain" : "ready");
 }

@@ -52,4 +52,9 @@ size_t servers_diff(const char *backend, const char *profile, const struct serve
 
 int server_spec_cmp(const void *a, const void *b); /* by name, for qsort */
 
+/* Appends "NAME ADDR:PORT weight W" and the profile's server options (NULL:
+ * none): the same words for "add server BE/..." and for a "server" line of
+ * haproxy.cfg. */
+void server_spec_write(struct strbuf *out, const struct server_spec *s, const char *profile);
+
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "util/strbuf.h"
+#include "util/xalloc.h"
 
 static bool backend_name_ok(const char *s)
 {
@@ -64,14 +65,6 @@ static char *render_value(const struct model_route *r, const char *backend)
     strbuf_printf(&b, "|%s|%s", r->app_root ? r->app_root : "",
                   r->permanent_redirect ? r->permanent_redirect : "");
     return strbuf_take(&b);
-}
-
-static char *xstrdup(const char *s)
-{
-    char *p = strdup(s);
-    if (!p)
-        abort();
-    return p;
 }
 
 static void add_entry(struct map_rendered *out, size_t *cap, char *key, const char *value)

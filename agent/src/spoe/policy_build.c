@@ -17,6 +17,7 @@
 #include "auth/htpasswd.h"
 #include "auth/jwks.h"
 #include "spoe/policy_internal.h"
+#include "util/xalloc.h"
 
 #define MSG_MAX   512
 #define QUOTE_MAX 64
@@ -50,21 +51,6 @@ static const char *unsupported_annotation(json_t *annotations)
 }
 
 /* ---- allocation (aborting, like the model) -------------------------------- */
-
-static void *xcalloc(size_t n, size_t size)
-{
-    void *p = calloc(n ? n : 1, size ? size : 1);
-    if (!p)
-        abort();
-    return p;
-}
-
-static char *xstrndup(const char *s, size_t n)
-{
-    char *p = xcalloc(n + 1, 1);
-    memcpy(p, s, n);
-    return p;
-}
 
 static char *xprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static char *xprintf(const char *fmt, ...)
