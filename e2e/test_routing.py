@@ -201,8 +201,10 @@ class RoutingTest(unittest.TestCase):
         # Rules of one host from two Ingresses merge.
         self.rc.wait_pod("shop.example.com", "/extra/1", "api-1")
         self.assertEqual(self.rc.pod_for("shop.example.com", "/api"), "api-1")
-        # ImplementationSpecific is matched as Prefix.
-        self.assertEqual(self.rc.pod_for("impl.example.com", "/docs/x"), "api-1")
+        # ImplementationSpecific is matched as Prefix. (The four Ingresses may
+        # reach the agent in more than one batch: wait for each.)
+        self.rc.wait_pod("impl.example.com", "/docs/x", "api-1")
+        self.rc.wait_pod("dflt.example.com", "/other", "api-1")
         self.assertEqual(self.rc.pod_for("impl.example.com", "/docsx"), 404)
         # An Ingress's defaultBackend catches the rest of its host.
         self.assertIn(self.rc.pod_for("dflt.example.com", "/only"), {"web-1", "web-2"})
