@@ -350,7 +350,7 @@ class ManifestsTest(unittest.TestCase):
     # ---- RBAC -------------------------------------------------------------------------
 
     def test_6_rbac_grants_exactly_the_agent_calls(self):
-        self.assertEqual(len(watched_resources()), 6, "resources.c parsed")
+        self.assertEqual(len(watched_resources()), 7, "resources.c parsed")
         calls = agent_calls()
         deploy = self.bundle("Deployment")
         ns = deploy["metadata"]["namespace"]
@@ -374,6 +374,16 @@ class ManifestsTest(unittest.TestCase):
             self.assertEqual(sorted(wanted - granted), [], f"{role['kind']} misses these calls")
             self.assertEqual(sorted(granted - wanted), [], f"{role['kind']} grants beyond them")
 
+    def publish_service(self):
+        """The Deployment's --publish-service, given the load-balancer address 192.0.2.1."""
+        args = self.bundle("Deployment")["spec"]["template"]["spec"]["containers"]
+        flag = next(a for c in args for a in c.get("args", []) if a.startswith("--publish-service"))
+        ns, name = flag.partition("=")[2].split("/")
+        self.api.ok("PATCH", f"/api/v1/namespaces/{ns}/services/{name}/status",
+                    {"status": {"loadBalancer": {"ingress": [{"ip": "192.0.2.1"}]}}},
+                    "application/merge-patch+json")
+        return f"{ns}/{name}"
+
     def test_7_agent_calls_are_in_the_table(self):
         """A real agent's requests (its informers, and the Ingress status it
         writes, against the applied bundle and examples) are all in the table,
@@ -385,7 +395,8 @@ class ManifestsTest(unittest.TestCase):
                       extra_args=["--state-dir", os.path.join(self.work, "state"),
                                   "--http-port", str(free_port()),
                                   "--https-port", str(free_port()),
-                                  "--publish-address", "192.0.2.1",
+                                  # as the Deployment: Nodes are watched too
+                                  "--publish-service", self.publish_service(),
                                   # in a Pod: the service account's namespace
                                   "--election-namespace",
                                   self.bundle("Deployment")["metadata"]["namespace"]])

@@ -135,6 +135,10 @@ static int agent_start(struct agent *a, const struct options *opts)
                               on_cache_change, a);
     if (!a->cache)
         return -1;
+    /* A NodePort --publish-service is reached on its Pods' Nodes. */
+    if (opts->publish_service && !opts->watch_only &&
+        kube_cache_add(a->cache, &KUBE_NODES, NULL) < 0)
+        return -1;
     if (opts->leader_elect) {
         leader_default_identity(a->identity, sizeof(a->identity));
         const char *ns = opts->election_namespace;

@@ -338,8 +338,15 @@ void router_update(struct router *r)
     report_problems(r, &problems);
     r->last_routes = m->n_routes;
     r->last_problems = m->n_problems;
-    if (!r->leader || leader_is_leader(r->leader))
-        ingress_status_update(r->status, m->ingresses, m->n_ingresses, in.ingresses, in.services);
+    if (!r->leader || leader_is_leader(r->leader)) {
+        const struct ingress_status_stores st = {
+            .ingresses = in.ingresses,
+            .services = in.services,
+            .endpoint_slices = in.endpoint_slices,
+            .nodes = kube_cache_store(r->cache, &KUBE_NODES),
+        };
+        ingress_status_update(r->status, m->ingresses, m->n_ingresses, &st);
+    }
     reconciler_apply(r->rec, m);
 }
 

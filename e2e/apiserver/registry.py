@@ -64,6 +64,7 @@ def _r(group, version, plural, kind, namespaced, short=(), status=False, categor
 
 BUILTINS = [
     _r("", "v1", "namespaces", "Namespace", False, ["ns"], status=True),
+    _r("", "v1", "nodes", "Node", False, ["no"], status=True),
     _r("", "v1", "services", "Service", True, ["svc"], status=True, categories=["all"]),
     _r("", "v1", "secrets", "Secret", True),
     _r("", "v1", "configmaps", "ConfigMap", True, ["cm"]),

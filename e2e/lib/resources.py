@@ -8,6 +8,7 @@ PATHS = {
     "EndpointSlice": ("/apis/discovery.k8s.io/v1", "endpointslices", True),
     "Secret": ("/api/v1", "secrets", True),
     "IngressParameters": ("/apis/spoke.dev/v1alpha1", "ingressparameters", True),
+    "Node": ("/api/v1", "nodes", False),
 }
 
 

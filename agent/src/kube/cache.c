@@ -10,11 +10,16 @@ static const struct kube_resource *const watched[] = {
     &KUBE_ENDPOINTSLICES, &KUBE_SECRETS,   &KUBE_INGRESSPARAMETERS,
 };
 #define NWATCHED (sizeof(watched) / sizeof(watched[0]))
+#define NMAX     (NWATCHED + KUBE_CACHE_MAX_EXTRA)
 
 struct kube_cache {
     struct ev_loop *loop;
-    struct store *stores[NWATCHED];
-    struct informer *informers[NWATCHED];
+    struct kube_http *http;
+    size_t n; /* resources watched: watched[] then those kube_cache_add()ed */
+    const struct kube_resource *res[NMAX];
+    struct store *stores[NMAX];
+    struct informer *informers[NMAX];
+    bool started;
     ev_timer debounce;
     double debounce_seconds;
     unsigned long pending_events;
@@ -72,7 +77,7 @@ static void debounce_cb(struct ev_loop *loop, ev_timer *w, int revents)
     }
     if (!c->was_synced) {
         c->was_synced = true;
-        log_info("cache", "all %zu resources synced", NWATCHED);
+        log_info("cache", "all %zu resources synced", c->n);
     }
     unsigned long events = c->pending_events;
     c->pending_events = 0;
@@ -88,27 +93,43 @@ struct kube_cache *kube_cache_new(struct ev_loop *loop, struct kube_http *http, 
     if (!c)
         return NULL;
     c->loop = loop;
+    c->http = http;
     c->debounce_seconds = debounce_seconds;
     c->on_change = on_change;
     c->ud = ud;
     ev_timer_init(&c->debounce, debounce_cb, 0., 0.);
     c->debounce.data = c;
-    const struct store_handlers handlers = {on_add, on_update, on_delete, c};
-    for (size_t i = 0; i < NWATCHED; i++) {
-        c->stores[i] = store_new(watched[i]->kind, &handlers);
-        c->informers[i] =
-            c->stores[i] ? informer_new(loop, http, watched[i], ns, c->stores[i]) : NULL;
-        if (!c->informers[i]) {
+    for (size_t i = 0; i < NWATCHED; i++)
+        if (kube_cache_add(c, watched[i], ns) < 0) {
             kube_cache_free(c);
             return NULL;
         }
-    }
     return c;
+}
+
+int kube_cache_add(struct kube_cache *c, const struct kube_resource *res, const char *ns)
+{
+    if (c->started || c->n == NMAX || kube_cache_store(c, res))
+        return -1;
+    const struct store_handlers handlers = {on_add, on_update, on_delete, c};
+    struct store *st = store_new(res->kind, &handlers);
+    struct informer *inf = st ? informer_new(c->loop, c->http, res, ns, st) : NULL;
+    if (!inf) {
+        if (st)
+            store_free(st);
+        return -1;
+    }
+    c->res[c->n] = res;
+    c->stores[c->n] = st;
+    c->informers[c->n] = inf;
+    c->n++;
+    return 0;
 }
 
 void kube_cache_start(struct kube_cache *c)
 {
-    for (size_t i = 0; i < NWATCHED; i++)
+    c->started = true;
+    for (size_t i = 0; i < c->n; i++)
         informer_start(c->informers[i]);
     /* Fire once after the first sync even when every list is empty. */
     note_change(c);
@@ -119,18 +140,16 @@ void kube_cache_free(struct kube_cache *c)
     if (!c)
         return;
     ev_timer_stop(c->loop, &c->debounce);
-    for (size_t i = 0; i < NWATCHED; i++) {
-        if (c->informers[i])
-            informer_free(c->informers[i]);
-        if (c->stores[i])
-            store_free(c->stores[i]);
+    for (size_t i = 0; i < c->n; i++) {
+        informer_free(c->informers[i]);
+        store_free(c->stores[i]);
     }
     free(c);
 }
 
 bool kube_cache_synced(const struct kube_cache *c)
 {
-    for (size_t i = 0; i < NWATCHED; i++)
+    for (size_t i = 0; i < c->n; i++)
         if (!informer_synced(c->informers[i]))
             return false;
     return true;
@@ -138,24 +157,23 @@ bool kube_cache_synced(const struct kube_cache *c)
 
 size_t kube_cache_count(const struct kube_cache *c)
 {
-    (void)c;
-    return NWATCHED;
+    return c->n;
 }
 
 const struct informer *kube_cache_informer(const struct kube_cache *c, size_t i)
 {
-    return i < NWATCHED ? c->informers[i] : NULL;
+    return i < c->n ? c->informers[i] : NULL;
 }
 
 struct store *kube_cache_store_at(const struct kube_cache *c, size_t i)
 {
-    return i < NWATCHED ? c->stores[i] : NULL;
+    return i < c->n ? c->stores[i] : NULL;
 }
 
 struct store *kube_cache_store(const struct kube_cache *c, const struct kube_resource *res)
 {
-    for (size_t i = 0; i < NWATCHED; i++)
-        if (watched[i] == res)
+    for (size_t i = 0; i < c->n; i++)
+        if (c->res[i] == res)
             return c->stores[i];
     return NULL;
 }

@@ -29,6 +29,12 @@ typedef void (*kube_cache_change_fn)(void *ud, unsigned long events);
 struct kube_cache *kube_cache_new(struct ev_loop *loop, struct kube_http *http, const char *ns,
                                   double debounce_seconds, kube_cache_change_fn on_change,
                                   void *ud);
+/* Also watches res (in namespace ns; NULL = all, ignored for cluster-scoped
+ * kinds): for resources only some configurations need, such as Nodes for a
+ * NodePort --publish-service. Before kube_cache_start only; -1 when started,
+ * full (KUBE_CACHE_MAX_EXTRA) or already watched. */
+#define KUBE_CACHE_MAX_EXTRA 4
+int kube_cache_add(struct kube_cache *c, const struct kube_resource *res, const char *ns);
 void kube_cache_start(struct kube_cache *c);
 void kube_cache_free(struct kube_cache *c);
 

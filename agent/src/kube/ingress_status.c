@@ -7,6 +7,13 @@
 
 #include "util/log.h"
 
+/* root.a.b.c (c may be NULL: two steps), or NULL. */
+static json_t *json_path_get(const json_t *root, const char *a, const char *b, const char *c)
+{
+    json_t *v = json_object_get(json_object_get(root, a), b);
+    return c ? json_object_get(v, c) : v;
+}
+
 /* One PATCH in flight per Ingress key; later differences wait for the next
  * update, which compares with the store again. */
 struct inflight {
@@ -84,41 +91,143 @@ void ingress_status_free(struct ingress_status *s)
     free(s);
 }
 
-json_t *ingress_status_wanted(const struct ingress_status *s, struct store *services)
+/* Appends {"ip": A} for each string A of a JSON array. */
+static void append_ips(json_t *out, const json_t *ips)
+{
+    size_t i;
+    json_t *e;
+    json_array_foreach(ips, i, e)
+    {
+        if (json_is_string(e))
+            json_array_append_new(out, json_pack("{s:s}", "ip", json_string_value(e)));
+    }
+}
+
+/* The address a NodePort is reached on: the Node's ExternalIP, else its
+ * InternalIP; NULL when it has neither. */
+static const char *node_address(const json_t *node)
+{
+    static const char *const prefer[] = {"ExternalIP", "InternalIP"};
+    const json_t *addrs = json_object_get(json_object_get(node, "status"), "addresses");
+    for (size_t p = 0; p < 2; p++) {
+        size_t i;
+        const json_t *a;
+        json_array_foreach(addrs, i, a)
+        {
+            const char *type = json_string_value(json_object_get(a, "type"));
+            const char *addr = json_string_value(json_object_get(a, "address"));
+            if (type && addr && strcmp(type, prefer[p]) == 0)
+                return addr;
+        }
+    }
+    return NULL;
+}
+
+struct node_walk {
+    const char *ns, *service;
+    struct store *nodes;
+    json_t *seen; /* address -> true, sorted output */
+};
+
+/* For each ready endpoint of the Service's EndpointSlices, its Node. */
+static int visit_slice(void *ud, json_t *slice)
+{
+    struct node_walk *w = ud;
+    const json_t *md = json_object_get(slice, "metadata");
+    const char *ns = json_string_value(json_object_get(md, "namespace"));
+    const char *svc = json_string_value(
+        json_object_get(json_object_get(md, "labels"), "kubernetes.io/service-name"));
+    if (!ns || !svc || strcmp(ns, w->ns) != 0 || strcmp(svc, w->service) != 0)
+        return 0;
+    size_t i;
+    json_t *ep;
+    json_array_foreach(json_object_get(slice, "endpoints"), i, ep)
+    {
+        const char *node = json_string_value(json_object_get(ep, "nodeName"));
+        if (!node || json_is_false(json_object_get(json_object_get(ep, "conditions"), "ready")))
+            continue;
+        const char *addr = node_address(store_get(w->nodes, NULL, node));
+        if (addr)
+            json_object_set_new(w->seen, addr, json_true());
+    }
+    return 0;
+}
+
+/* A NodePort Service is reached on the nodes that run its Pods, as
+ * ingress-nginx reports it: their addresses, sorted. */
+static json_t *node_port_addresses(const struct ingress_status *s,
+                                   const struct ingress_status_stores *st)
+{
+    json_t *out = json_array();
+    if (!st->endpoint_slices || !st->nodes)
+        return out;
+    struct node_walk w = {s->service_ns, s->service_name, st->nodes, json_object()};
+    store_foreach(st->endpoint_slices, visit_slice, &w);
+    const char *addr;
+    json_t *v;
+    json_object_foreach(w.seen, addr, v)
+    {
+        json_array_append_new(out, json_pack("{s:s}", "ip", addr));
+    }
+    json_decref(w.seen);
+    return out;
+}
+
+static int by_ip(const void *a, const void *b)
+{
+    const char *x = json_string_value(json_object_get(*(json_t *const *)a, "ip"));
+    const char *y = json_string_value(json_object_get(*(json_t *const *)b, "ip"));
+    return strcmp(x ? x : "", y ? y : "");
+}
+
+/* Sorts an array of {"ip": ...} objects (json_object_foreach is unordered). */
+static json_t *sorted(json_t *arr)
+{
+    size_t n = json_array_size(arr);
+    json_t **items = calloc(n + 1, sizeof(*items));
+    if (!items)
+        abort();
+    for (size_t i = 0; i < n; i++)
+        items[i] = json_incref(json_array_get(arr, i));
+    qsort(items, n, sizeof(*items), by_ip);
+    json_t *out = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(out, items[i]);
+    free(items);
+    json_decref(arr);
+    return out;
+}
+
+json_t *ingress_status_wanted(const struct ingress_status *s,
+                              const struct ingress_status_stores *st)
 {
     if (s->addresses)
         return json_incref(s->addresses);
     if (!s->service_name)
         return NULL;
-    json_t *svc = services ? store_get(services, s->service_ns, s->service_name) : NULL;
+    json_t *svc = st->services ? store_get(st->services, s->service_ns, s->service_name) : NULL;
     if (!svc)
         return json_array();
-    json_t *lb =
-        json_object_get(json_object_get(json_object_get(svc, "status"), "loadBalancer"), "ingress");
-    if (json_is_array(lb) && json_array_size(lb) > 0) {
-        json_t *out = json_array();
-        size_t i;
-        json_t *e;
-        json_array_foreach(lb, i, e)
-        {
-            json_t *o = json_object();
-            const char *ip = json_string_value(json_object_get(e, "ip"));
-            const char *host = json_string_value(json_object_get(e, "hostname"));
-            if (ip)
-                json_object_set_new(o, "ip", json_string(ip));
-            if (host)
-                json_object_set_new(o, "hostname", json_string(host));
-            json_array_append_new(out, o);
-        }
-        return out;
-    }
     json_t *out = json_array();
     size_t i;
     json_t *e;
-    json_array_foreach(json_object_get(json_object_get(svc, "spec"), "externalIPs"), i, e)
+    json_array_foreach(json_path_get(svc, "status", "loadBalancer", "ingress"), i, e)
     {
-        if (json_is_string(e))
-            json_array_append_new(out, json_pack("{s:s}", "ip", json_string_value(e)));
+        json_t *o = json_object();
+        const char *ip = json_string_value(json_object_get(e, "ip"));
+        const char *host = json_string_value(json_object_get(e, "hostname"));
+        if (ip)
+            json_object_set_new(o, "ip", json_string(ip));
+        if (host)
+            json_object_set_new(o, "hostname", json_string(host));
+        json_array_append_new(out, o);
+    }
+    if (json_array_size(out) == 0)
+        append_ips(out, json_path_get(svc, "spec", "externalIPs", NULL));
+    const char *type = json_string_value(json_path_get(svc, "spec", "type", NULL));
+    if (json_array_size(out) == 0 && type && strcmp(type, "NodePort") == 0) {
+        json_decref(out);
+        out = sorted(node_port_addresses(s, st));
     }
     return out;
 }
@@ -201,9 +310,10 @@ static int in_list(const char *const *list, size_t n, const char *key)
 }
 
 void ingress_status_update(struct ingress_status *s, const char *const *served, size_t n_served,
-                           struct store *ingresses, struct store *services)
+                           const struct ingress_status_stores *st)
 {
-    json_t *wanted = ingress_status_wanted(s, services);
+    struct store *ingresses = st->ingresses;
+    json_t *wanted = ingress_status_wanted(s, st);
     if (!wanted)
         return;
     for (size_t i = 0; i < n_served; i++)

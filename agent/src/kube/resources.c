@@ -24,3 +24,4 @@ int kube_resource_path(const struct kube_resource *r, const char *ns, char *buf,
         return -1;
     return n;
 }
+const struct kube_resource KUBE_NODES = {"", "v1", "nodes", "Node", false};

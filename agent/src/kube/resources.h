@@ -21,6 +21,7 @@ extern const struct kube_resource KUBE_SERVICES;
 extern const struct kube_resource KUBE_ENDPOINTSLICES;
 extern const struct kube_resource KUBE_SECRETS;
 extern const struct kube_resource KUBE_INGRESSPARAMETERS;
+extern const struct kube_resource KUBE_NODES; /* only with a --publish-service */
 
 /* "/api/v1" or "/apis/GROUP/VERSION" + ["/namespaces/NS"] + "/PLURAL"
  * (namespace NULL or "" = all namespaces, or the kind is cluster-scoped).
