@@ -99,6 +99,12 @@ class RoutingTest(unittest.TestCase):
         self.assertEqual(self.rc.pod_for("b.a.wild.example.com", "/x"), 404)  # one label only
         self.assertEqual(self.rc.pod_for("wild.example.com", "/x"), 404)
         self.assertEqual(self.rc.pod_for("unknown.example.com", "/"), 404)
+        # spoke's error page (agent/src/haproxy/error_pages.c), as HTML.
+        status, body, headers = self.rc.request("unknown.example.com", "/")
+        self.assertEqual(status, 404)
+        ctype = {k.lower(): v for k, v in headers.items()}["content-type"]
+        self.assertTrue(ctype.startswith("text/html"), headers)
+        self.assertIn("No route for this host and path.", body)
 
     def test_04_scale_up_and_down_without_reload(self):
         self.rc.apply(R.endpoint_slice(NS, "web-1", "web",
@@ -140,6 +146,8 @@ class RoutingTest(unittest.TestCase):
         self.rc.wait_synced()
         wait_until(lambda: self.rc.pod_for("broken.example.com", "/") == 503, timeout=20,
                    what="route to a missing Service -> 503")
+        status, body, _ = self.rc.request("broken.example.com", "/")
+        self.assertIn("The service of this route is not available.", body)
         self.assertEqual(self.rc.pod_for("shop.example.com", "/api"), "api-1")
 
     def test_08_other_classes_are_not_served(self):

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "haproxy/atomic_file.h"
+#include "haproxy/error_pages.h"
 #include "haproxy/pools.h"
 #include "haproxy/profiles.h"
 #include "haproxy/self_signed.h"
@@ -151,6 +152,8 @@ int haproxy_state_prepare(const struct haproxy_render_params *p, char *err, size
     struct stat st;
     if (stat(path, &st) != 0 &&
         self_signed_write(path, "spoke default certificate", err, errlen) < 0)
+        return -1;
+    if (error_pages_write(p->state_dir, p->error_pages, NULL, err, errlen) < 0)
         return -1;
 
     const char *const templates[] = {spoe_cfg_template, haproxy_cfg_template};

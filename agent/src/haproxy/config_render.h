@@ -18,6 +18,7 @@ extern const char haproxy_cfg_template[];
 extern const char spoe_cfg_template[]; /* haproxy/spoe.cfg.in */
 
 struct pools;
+struct error_pages;
 
 /* Appends the "server" lines of a pool backend (what the runtime API last
  * set), so that a restarted or reloaded HAProxy starts with them. */
@@ -32,6 +33,7 @@ struct haproxy_render_params {
     const struct pools *pools; /* pools.h: the backends to declare */
     render_servers_fn servers; /* may be NULL: no servers */
     void *servers_ud;
+    const struct error_pages *error_pages; /* custom bodies; NULL = spoke's pages */
 };
 
 /* The name of pool backend number i (1-based) of a profile into buf. */
@@ -43,8 +45,9 @@ char *haproxy_config_render(const char *tmpl, const struct haproxy_render_params
 
 /* Creates state_dir/{maps,certs}, empty map files and crt-list when
  * missing (existing ones are kept: they hold the last routing), a
- * self-signed default certificate when certs/default.pem is missing, and
- * writes haproxy.cfg and spoe.cfg atomically. Returns 0 or -1 with err set. */
+ * self-signed default certificate when certs/default.pem is missing, the
+ * error pages (errors/CODE.http, error_pages.h), and writes haproxy.cfg and
+ * spoe.cfg atomically. Returns 0 or -1 with err set. */
 int haproxy_state_prepare(const struct haproxy_render_params *p, char *err, size_t errlen);
 
 #endif

@@ -1,0 +1,128 @@
+/*
+ * test_error_pages.c - the errorfiles HAProxy serves for the errors it
+ * produces: a valid HTTP response per code whose Content-Length is its body,
+ * custom bodies checked and used, and files rewritten only when they change
+ * (a change costs a reload). The real haproxy binary loading them is tested
+ * by test_config_render.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "haproxy/error_pages.h"
+#include "test.h"
+
+static const char *tmp_root(void)
+{
+    return getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+}
+
+static char *read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *buf = calloc(1, 65536);
+    *len = buf ? fread(buf, 1, 65535, f) : 0;
+    fclose(f);
+    return buf;
+}
+
+static void test_every_code_is_a_complete_response(void)
+{
+    for (int i = 0; i < ERROR_PAGES_N; i++) {
+        size_t len;
+        char *text = error_page_render(error_page_codes[i], NULL, &len);
+        CHECK(text != NULL);
+        if (!text)
+            continue;
+        char line[64];
+        snprintf(line, sizeof(line), "HTTP/1.1 %d ", error_page_codes[i]);
+        CHECK(strncmp(text, line, strlen(line)) == 0);
+        CHECK(strstr(text, "\r\nContent-Type: text/html; charset=utf-8\r\n") != NULL);
+        const char *body = strstr(text, "\r\n\r\n");
+        const char *cl = strstr(text, "Content-Length: ");
+        CHECK(body && cl && cl < body);
+        if (body && cl)
+            CHECK_INT_EQ(strtoul(cl + 16, NULL, 10), len - (size_t)(body + 4 - text));
+        snprintf(line, sizeof(line), "<h1>%d ", error_page_codes[i]);
+        CHECK(strstr(text, line) != NULL);
+        free(text);
+    }
+    size_t len;
+    CHECK(error_page_render(401, NULL, &len) == NULL); /* not an errorfile code here */
+    CHECK_INT_EQ(error_page_index(503), 7);
+    CHECK_INT_EQ(error_page_index(200), -1);
+}
+
+static void test_custom_body(void)
+{
+    size_t len;
+    char *text = error_page_render(404, "<p>gone fishing</p>", &len);
+    CHECK(text != NULL);
+    if (!text)
+        return;
+    CHECK(strstr(text, "Content-Length: 19\r\n") != NULL);
+    CHECK(len >= 19 && memcmp(text + len - 19, "<p>gone fishing</p>", 19) == 0);
+    free(text);
+}
+
+static void test_check(void)
+{
+    char why[128];
+    CHECK_INT_EQ(error_page_check("<p>ok</p>", 9, why, sizeof(why)), 0);
+    CHECK_INT_EQ(error_page_check("a\0b", 3, why, sizeof(why)), -1);
+    CHECK(strstr(why, "NUL") != NULL);
+    char *big = malloc(ERROR_PAGE_BODY_MAX + 1);
+    memset(big, 'x', ERROR_PAGE_BODY_MAX + 1);
+    CHECK_INT_EQ(error_page_check(big, ERROR_PAGE_BODY_MAX, why, sizeof(why)), 0);
+    CHECK_INT_EQ(error_page_check(big, ERROR_PAGE_BODY_MAX + 1, why, sizeof(why)), -1);
+    free(big);
+}
+
+static void test_write_only_what_changed(void)
+{
+    char dir[256], path[512], err[256] = "";
+    snprintf(dir, sizeof(dir), "%s/spoke-errors-XXXXXX", tmp_root());
+    CHECK(mkdtemp(dir) != NULL);
+    bool changed = false;
+    CHECK_INT_EQ(error_pages_write(dir, NULL, &changed, err, sizeof(err)), 0);
+    CHECK(changed);
+    CHECK_INT_EQ(error_pages_write(dir, NULL, &changed, err, sizeof(err)), 0);
+    CHECK(!changed);
+
+    struct error_pages custom = {0};
+    custom.html[error_page_index(503)] = "<p>back soon</p>";
+    CHECK_INT_EQ(error_pages_write(dir, &custom, &changed, err, sizeof(err)), 0);
+    CHECK(changed);
+    size_t len;
+    snprintf(path, sizeof(path), "%s/errors/503.http", dir);
+    char *text = read_file(path, &len);
+    CHECK(text && strstr(text, "<p>back soon</p>") != NULL);
+    free(text);
+    snprintf(path, sizeof(path), "%s/errors/404.http", dir);
+    text = read_file(path, &len);
+    CHECK(text && strstr(text, "No route for this host and path.") != NULL);
+    free(text);
+    CHECK_INT_EQ(error_pages_write(dir, &custom, &changed, err, sizeof(err)), 0);
+    CHECK(!changed);
+
+    /* Back to spoke's page. */
+    CHECK_INT_EQ(error_pages_write(dir, NULL, &changed, err, sizeof(err)), 0);
+    CHECK(changed);
+    for (int i = 0; i < ERROR_PAGES_N; i++) {
+        snprintf(path, sizeof(path), "%s/errors/%d.http", dir, error_page_codes[i]);
+        CHECK(remove(path) == 0);
+    }
+    snprintf(path, sizeof(path), "%s/errors", dir);
+    CHECK(rmdir(path) == 0);
+    CHECK(rmdir(dir) == 0);
+
+    /* An unwritable place is an error, not a crash. */
+    CHECK_INT_EQ(error_pages_write("/proc/no-such-dir", NULL, &changed, err, sizeof(err)), -1);
+    CHECK(strstr(err, "cannot create") != NULL);
+}
+
+TEST_MAIN(TEST_CASE(test_every_code_is_a_complete_response), TEST_CASE(test_custom_body),
+          TEST_CASE(test_check), TEST_CASE(test_write_only_what_changed))
