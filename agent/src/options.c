@@ -28,6 +28,9 @@ static const char usage[] =
     "                            without it, attach to an HAProxy that runs STATE_DIR/haproxy.cfg\n"
     "  --haproxy-bin PATH        the haproxy binary for --manage-haproxy (default haproxy)\n"
     "  --haproxy-socket ADDR     HAProxy's runtime API (default STATE_DIR/admin.sock)\n"
+    "  --haproxy-master-socket PATH\n"
+    "                            attached mode: the master CLI of an HAProxy started with\n"
+    "                            -W -S PATH, so pool growth can reload it (hitless)\n"
     "  --bind-address ADDR       address HAProxy listens on (default * = all)\n"
     "  --http-port N             HTTP port (default 80)\n"
     "  --https-port N            HTTPS port (default 443)\n"
@@ -91,6 +94,7 @@ enum {
     OPT_MANAGE_HAPROXY,
     OPT_HAPROXY_BIN,
     OPT_HAPROXY_SOCKET,
+    OPT_HAPROXY_MASTER_SOCKET,
     OPT_BIND_ADDRESS,
     OPT_HTTP_PORT,
     OPT_HTTPS_PORT,
@@ -123,6 +127,7 @@ static const struct option long_options[] = {
     {"manage-haproxy", no_argument, NULL, OPT_MANAGE_HAPROXY},
     {"haproxy-bin", required_argument, NULL, OPT_HAPROXY_BIN},
     {"haproxy-socket", required_argument, NULL, OPT_HAPROXY_SOCKET},
+    {"haproxy-master-socket", required_argument, NULL, OPT_HAPROXY_MASTER_SOCKET},
     {"bind-address", required_argument, NULL, OPT_BIND_ADDRESS},
     {"http-port", required_argument, NULL, OPT_HTTP_PORT},
     {"https-port", required_argument, NULL, OPT_HTTPS_PORT},
@@ -243,6 +248,9 @@ enum options_result options_parse(int argc, char **argv, struct options *opts, F
         case OPT_HAPROXY_BIN:
             opts->haproxy_bin = optarg;
             break;
+        case OPT_HAPROXY_MASTER_SOCKET:
+            opts->master_socket = optarg;
+            break;
         case OPT_HAPROXY_SOCKET:
             opts->haproxy_socket = optarg;
             break;
@@ -341,6 +349,12 @@ enum options_result options_parse(int argc, char **argv, struct options *opts, F
     }
     if (optind < argc) {
         fprintf(err, "spoke: unexpected argument '%s'\nTry 'spoke --help'.\n", argv[optind]);
+        return OPTIONS_EXIT_ERROR;
+    }
+    if (opts->manage_haproxy && opts->master_socket) {
+        fputs("spoke: --haproxy-master-socket is for attached mode; with --manage-haproxy the "
+              "agent reloads the HAProxy it runs\n",
+              err);
         return OPTIONS_EXIT_ERROR;
     }
     if (opts->leader_elect < 0)

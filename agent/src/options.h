@@ -21,6 +21,7 @@ struct options {
     int manage_haproxy;          /* --manage-haproxy */
     const char *haproxy_bin;     /* --haproxy-bin */
     const char *haproxy_socket;  /* --haproxy-socket; NULL = STATE_DIR/admin.sock */
+    const char *master_socket;   /* --haproxy-master-socket (attached mode) */
     const char *bind_address;    /* --bind-address; "*" = all */
     int http_port, https_port;   /* --http-port, --https-port */
     const char *ingress_class;   /* --ingress-class */

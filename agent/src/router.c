@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "haproxy/config_render.h"
+#include "haproxy/master_cli.h"
 #include "haproxy/reconciler.h"
 #include "haproxy/runtime_api.h"
 #include "haproxy/supervisor.h"
@@ -177,6 +178,18 @@ static void on_resync(struct ev_loop *loop, ev_timer *w, int revents)
         router_update(r);
 }
 
+static int reload_managed(void *ud, char *err, size_t errlen)
+{
+    return haproxy_supervisor_reload(ud, err, errlen);
+}
+
+static int reload_attached(void *ud, char *err, size_t errlen)
+{
+    const struct router *r = ud;
+    return master_cli_reload(r->opts->master_socket, r->opts->haproxy_bin, r->cfg_path, err,
+                             errlen);
+}
+
 struct router *router_new(struct ev_loop *loop, const struct options *opts,
                           struct kube_cache *cache, struct kube_http *http)
 {
@@ -254,9 +267,16 @@ struct router *router_new(struct ev_loop *loop, const struct options *opts,
             log_error("router", "%s", err);
             goto fail;
         }
-        reconciler_set_supervisor(r->rec, r->sup);
+        reconciler_set_reload(r->rec, reload_managed, r->sup);
+    } else if (opts->master_socket) {
+        reconciler_set_reload(r->rec, reload_attached, r);
+        log_info("router", "attached mode: HAProxy must run %s; reloads through its master CLI %s",
+                 r->cfg_path, opts->master_socket);
     } else {
-        log_info("router", "attached mode: HAProxy must run %s", r->cfg_path);
+        log_info("router",
+                 "attached mode: HAProxy must run %s; no --haproxy-master-socket, so pools "
+                 "cannot grow",
+                 r->cfg_path);
     }
     ev_timer_start(loop, &r->resync);
     return r;

@@ -97,13 +97,17 @@ static void test_help_lists_every_flag(void)
     char out[8192] = "", err[64] = "";
     char *argv[] = {"spoke", "--help", NULL};
     CHECK_INT_EQ(parse(&o, argv, out, sizeof(out), err, sizeof(err)), OPTIONS_EXIT_OK);
-    const char *flags[] = {
-        "--kubeconfig",     "--context",       "--watch-namespace", "--debounce-ms",
-        "--admin-listen",   "--log-level",     "--log-format",      "--help",
-        "--version",        "--state-dir",     "--manage-haproxy",  "--haproxy-bin",
-        "--haproxy-socket", "--bind-address",  "--http-port",       "--https-port",
-        "--pool-size",      "--ingress-class", "--watch-only",      "--publish-service",
-        "--publish-address"};
+    const char *flags[] = {"--kubeconfig",      "--context",
+                           "--watch-namespace", "--debounce-ms",
+                           "--admin-listen",    "--log-level",
+                           "--log-format",      "--help",
+                           "--version",         "--state-dir",
+                           "--manage-haproxy",  "--haproxy-bin",
+                           "--haproxy-socket",  "--haproxy-master-socket",
+                           "--bind-address",    "--http-port",
+                           "--https-port",      "--pool-size",
+                           "--ingress-class",   "--watch-only",
+                           "--publish-service", "--publish-address"};
     for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
         CHECK(strstr(out, flags[i]) != NULL);
 }
@@ -127,6 +131,12 @@ static void test_errors_are_clear(void)
     char *bad_publish[] = {"spoke", "--publish-service", "no-slash", NULL};
     CHECK_INT_EQ(parse(&o, bad_publish, out, sizeof(out), err, sizeof(err)), OPTIONS_EXIT_ERROR);
     CHECK(strstr(err, "--publish-service") && strstr(err, "NAMESPACE/NAME"));
+    char *master_managed[] = {"spoke", "--manage-haproxy", "--haproxy-master-socket", "/m", NULL};
+    CHECK_INT_EQ(parse(&o, master_managed, out, sizeof(out), err, sizeof(err)), OPTIONS_EXIT_ERROR);
+    CHECK(strstr(err, "--haproxy-master-socket") && strstr(err, "attached"));
+    char *master[] = {"spoke", "--haproxy-master-socket", "/m", NULL};
+    CHECK_INT_EQ(parse(&o, master, out, sizeof(out), err, sizeof(err)), OPTIONS_RUN);
+    CHECK_STR_EQ(o.master_socket, "/m");
     char *stray[] = {"spoke", "extra", NULL};
     CHECK_INT_EQ(parse(&o, stray, out, sizeof(out), err, sizeof(err)), OPTIONS_EXIT_ERROR);
     CHECK(strstr(err, "extra") != NULL);

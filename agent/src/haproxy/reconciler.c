@@ -37,7 +37,8 @@ struct backend_servers {
 struct reconciler {
     struct ev_loop *loop;
     struct runtime_api *api;
-    struct haproxy_supervisor *sup;
+    reconciler_reload_fn reload; /* NULL: HAProxy cannot be reloaded */
+    void *reload_ud;
     struct haproxy_render_params render;
     struct pools *pools;
     char routes_map[4096], cfg_path[4096], pools_path[4096], servers_path[4096];
@@ -297,7 +298,7 @@ static void step_assign(struct reconciler *r)
         model_profile_name(&m->backends[i].profile, profile, sizeof(profile));
         if (pools_assign(r->pools, profile, m->backends[i].id))
             continue;
-        if (r->sup) {
+        if (r->reload) {
             pools_grow(r->pools, profile);
             grew = true;
             if (pools_assign(r->pools, profile, m->backends[i].id))
@@ -306,7 +307,7 @@ static void step_assign(struct reconciler *r)
         r->stats.unplaced++;
         log_error("reconcile",
                   "no free backend of profile %s for %s; its routes answer 503 until HAProxy "
-                  "is restarted with %s",
+                  "is restarted with %s (or give the agent --haproxy-master-socket to reload it)",
                   profile, m->backends[i].id, r->cfg_path);
     }
     if (grew) {
@@ -317,7 +318,7 @@ static void step_assign(struct reconciler *r)
                  "exhausted)",
                  r->stats.reloads);
         if (reconciler_write_config(r, err, sizeof(err)) < 0 ||
-            haproxy_supervisor_reload(r->sup, err, sizeof(err)) < 0) {
+            r->reload(r->reload_ud, err, sizeof(err)) < 0) {
             log_error("reconcile", "reload failed: %s", err);
             r->pass_failed = true;
             finish_pass(r);
@@ -781,9 +782,10 @@ struct reconciler *reconciler_new(struct ev_loop *loop, struct runtime_api *api,
     return r;
 }
 
-void reconciler_set_supervisor(struct reconciler *r, struct haproxy_supervisor *sup)
+void reconciler_set_reload(struct reconciler *r, reconciler_reload_fn fn, void *ud)
 {
-    r->sup = sup;
+    r->reload = fn;
+    r->reload_ud = ud;
 }
 
 void reconciler_set_secrets(struct reconciler *r, struct store *secrets)

@@ -7,8 +7,8 @@
  *      after a reconnect or a restart, so HAProxy is the source of truth);
  *   2. give every model backend a pool slot (pools.h); an exhausted profile
  *      grows, haproxy.cfg is rendered again and HAProxy reloaded (managed
- *      mode; attached, the routes of those backends answer 503 and the
- *      log says why);
+ *      mode, or attached with a master CLI socket; else the routes of those
+ *      backends answer 503 and the log says why);
  *   3. add / set / delete servers so each slot has the backend's endpoints;
  *      then the TLS certificates of the model's Secrets (certs.h);
  *   4. replace the routes map atomically (map_txn.h) when it changed;
@@ -28,7 +28,6 @@
 
 #include "haproxy/config_render.h"
 #include "haproxy/runtime_api.h"
-#include "haproxy/supervisor.h"
 #include "kube/store.h"
 #include "model/model.h"
 
@@ -45,12 +44,16 @@ struct reconciler_stats {
 };
 
 /* render: ports, state dir, bind address (its pools/servers fields are
- * filled here). pool_size: slots per profile to start with. sup: NULL when
- * attached to an HAProxy run by someone else. Loads STATE_DIR/pools.json. */
+ * filled here). pool_size: slots per profile to start with. Loads
+ * STATE_DIR/pools.json. */
 struct reconciler *reconciler_new(struct ev_loop *loop, struct runtime_api *api,
                                   const struct haproxy_render_params *render, unsigned pool_size,
                                   char *err, size_t errlen);
-void reconciler_set_supervisor(struct reconciler *r, struct haproxy_supervisor *sup);
+/* How HAProxy is reloaded (hitless) when a pool grows: the supervisor's
+ * SIGUSR2 in managed mode, the master CLI in attached mode. Without one,
+ * pools do not grow. Returns 0 or -1 with err set. */
+typedef int (*reconciler_reload_fn)(void *ud, char *err, size_t errlen);
+void reconciler_set_reload(struct reconciler *r, reconciler_reload_fn fn, void *ud);
 /* Where TLS Secrets are read from (the informer's store). */
 void reconciler_set_secrets(struct reconciler *r, struct store *secrets);
 /* Resolves an ExternalName: copies up to max numeric addresses of name into

@@ -45,7 +45,7 @@ static pid_t spawn(const char *bin, char *const argv[], char *err, size_t errlen
 
 /* haproxy -c -q -f cfg, synchronously: a broken configuration must be
  * reported before anything is stopped or restarted. */
-static int check_config(const char *bin, const char *cfg, char *err, size_t errlen)
+int haproxy_check_config(const char *bin, const char *cfg, char *err, size_t errlen)
 {
     char *argv[] = {(char *)bin, "-c", "-q", "-f", (char *)cfg, NULL};
     pid_t pid = spawn(bin, argv, err, errlen);
@@ -165,7 +165,7 @@ struct haproxy_supervisor *haproxy_supervisor_start(struct ev_loop *loop, const 
                                                     haproxy_started_fn on_start, void *ud,
                                                     char *err, size_t errlen)
 {
-    if (check_config(haproxy_bin, cfg_path, err, errlen) < 0)
+    if (haproxy_check_config(haproxy_bin, cfg_path, err, errlen) < 0)
         return NULL;
     struct haproxy_supervisor *s = calloc(1, sizeof(*s));
     if (!s || !(s->bin = strdup(haproxy_bin)) || !(s->cfg = strdup(cfg_path))) {
@@ -215,7 +215,7 @@ struct haproxy_supervisor *haproxy_supervisor_start(struct ev_loop *loop, const 
 
 int haproxy_supervisor_reload(struct haproxy_supervisor *s, char *err, size_t errlen)
 {
-    if (check_config(s->bin, s->cfg, err, errlen) < 0)
+    if (haproxy_check_config(s->bin, s->cfg, err, errlen) < 0)
         return -1;
     if (s->pid <= 0) {
         snprintf(err, errlen, "HAProxy is not running (a restart is scheduled)");

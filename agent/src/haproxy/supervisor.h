@@ -33,6 +33,10 @@ struct haproxy_supervisor *haproxy_supervisor_start(struct ev_loop *loop, const 
                                                     haproxy_started_fn on_start, void *ud,
                                                     char *err, size_t errlen);
 
+/* Runs bin -c -q -f cfg: 0 when HAProxy accepts the configuration, else -1
+ * with err set (HAProxy's own messages go to the agent's stderr). */
+int haproxy_check_config(const char *bin, const char *cfg, char *err, size_t errlen);
+
 /* Hitless reload (the configuration is checked first). Returns 0 or -1 with
  * err set; HAProxy keeps running the old configuration on failure. */
 int haproxy_supervisor_reload(struct haproxy_supervisor *s, char *err, size_t errlen);
