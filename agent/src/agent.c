@@ -25,6 +25,7 @@
 
 struct agent {
     struct ev_loop *loop;
+    const struct options *opts;
     struct kube_config cfg;
     struct kube_http *http;
     struct kube_cache *cache;
@@ -36,7 +37,9 @@ struct agent {
     struct leader *leader; /* NULL without leader election */
     char identity[320];
     ev_timer release_timer; /* bounds the wait for the Lease release on SIGTERM */
+    ev_timer drain_timer;   /* --shutdown-drain-seconds */
     int stopping;
+    bool released, drained; /* the loop stops when both are true */
 };
 
 static void on_cache_change(void *ud, unsigned long events)
@@ -50,34 +53,79 @@ static void on_cache_change(void *ud, unsigned long events)
         router_update(a->router);
 }
 
+/* The loop stops once the Lease is given up and the drain is over. */
+static void maybe_stop(struct agent *a)
+{
+    if (a->released && a->drained)
+        ev_break(a->loop, EVBREAK_ALL);
+}
+
 static void on_released(void *ud)
 {
     struct agent *a = ud;
-    ev_break(a->loop, EVBREAK_ALL);
+    ev_timer_stop(a->loop, &a->release_timer);
+    a->released = true;
+    maybe_stop(a);
 }
 
 static void on_release_timeout(struct ev_loop *loop, ev_timer *w, int revents)
 {
-    (void)w;
+    (void)loop;
     (void)revents;
-    ev_break(loop, EVBREAK_ALL);
+    on_released(w->data);
 }
 
-/* SIGTERM/SIGINT: a leader first gives the Lease up (so another replica
- * takes over at once), then the loop stops. */
+static void on_drained(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    struct agent *a = w->data;
+    log_info("agent", "drain over: stopping");
+    a->drained = true;
+    maybe_stop(a);
+}
+
+/* SIGTERM/SIGINT: /readyz fails at once, so the Service (and the load
+ * balancers behind it) stop sending new connections here, while HAProxy
+ * keeps serving for --shutdown-drain-seconds; a leader gives its Lease up
+ * meanwhile (so another replica takes over at once). Then the loop stops
+ * and HAProxy finishes in-flight requests (router_free). A second signal
+ * stops at once. */
 static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 {
     (void)revents;
     struct agent *a = w->data;
-    log_info("agent", "received %s, stopping", w->signum == SIGTERM ? "SIGTERM" : "SIGINT");
-    if (!a->leader || a->stopping) {
+    const char *name = w->signum == SIGTERM ? "SIGTERM" : "SIGINT";
+    if (a->stopping) {
+        log_info("agent", "received %s again: stopping now", name);
         ev_break(loop, EVBREAK_ALL);
         return;
     }
     a->stopping = 1;
-    ev_timer_init(&a->release_timer, on_release_timeout, 6., 0.);
-    ev_timer_start(loop, &a->release_timer);
-    leader_release(a->leader, on_released, a);
+    if (a->metrics)
+        metrics_set_shutting_down(a->metrics);
+    int drain = a->router ? a->opts->shutdown_drain_seconds : 0;
+    if (drain > 0)
+        log_info("agent",
+                 "received %s: not ready any more, serving %d s more while this Pod is "
+                 "removed from its Service",
+                 name, drain);
+    else
+        log_info("agent", "received %s, stopping", name);
+    a->drained = drain == 0;
+    if (drain > 0) {
+        ev_timer_init(&a->drain_timer, on_drained, (double)drain, 0.);
+        a->drain_timer.data = a;
+        ev_timer_start(loop, &a->drain_timer);
+    }
+    a->released = !a->leader;
+    if (a->leader) {
+        ev_timer_init(&a->release_timer, on_release_timeout, 6., 0.);
+        a->release_timer.data = a;
+        ev_timer_start(loop, &a->release_timer);
+        leader_release(a->leader, on_released, a);
+    }
+    maybe_stop(a);
 }
 
 static void on_started_leading(void *ud)
@@ -126,6 +174,7 @@ static const struct admin_route *admin_routes(struct agent *a, size_t *n)
 
 static int agent_start(struct agent *a, const struct options *opts)
 {
+    a->opts = opts;
     if (load_config(opts, &a->cfg) < 0)
         return -1;
     a->http = kube_http_new(a->loop, &a->cfg);
@@ -208,6 +257,7 @@ static void agent_stop(struct agent *a)
     metrics_free(a->metrics);
     leader_free(a->leader);
     ev_timer_stop(a->loop, &a->release_timer);
+    ev_timer_stop(a->loop, &a->drain_timer);
     kube_cache_free(a->cache);
     kube_http_free(a->http);
     kube_config_free(&a->cfg);

@@ -71,6 +71,13 @@ static const char usage[] =
     "  --admin-listen ADDR       local admin HTTP server, HOST:PORT (default 127.0.0.1:10255);\n"
     "                            GET /debug/store dumps the object cache (Secret values\n"
     "                            redacted); 'off' disables it\n"
+    "  --shutdown-drain-seconds N\n"
+    "                            on SIGTERM, fail /readyz and keep serving N seconds while\n"
+    "                            the Service and load balancers drop this Pod (default 0)\n"
+    "  --shutdown-grace-seconds N\n"
+    "                            then let HAProxy finish in-flight requests for up to N\n"
+    "                            seconds (--manage-haproxy; default 25); a second signal\n"
+    "                            skips the drain\n"
     "  --metrics-listen ADDR     /metrics, /healthz and /readyz only, HOST:PORT (default\n"
     "                            127.0.0.1:10254; 'off' disables it); also on --admin-listen\n"
     "  --log-level LEVEL         debug, info, warn or error (default info)\n"
@@ -85,6 +92,8 @@ enum {
     OPT_CONTEXT,
     OPT_WATCH_NAMESPACE,
     OPT_DEBOUNCE_MS,
+    OPT_SHUTDOWN_DRAIN,
+    OPT_SHUTDOWN_GRACE,
     OPT_ADMIN_LISTEN,
     OPT_LOG_LEVEL,
     OPT_LOG_FORMAT,
@@ -119,6 +128,8 @@ static const struct option long_options[] = {
     {"context", required_argument, NULL, OPT_CONTEXT},
     {"watch-namespace", required_argument, NULL, OPT_WATCH_NAMESPACE},
     {"debounce-ms", required_argument, NULL, OPT_DEBOUNCE_MS},
+    {"shutdown-drain-seconds", required_argument, NULL, OPT_SHUTDOWN_DRAIN},
+    {"shutdown-grace-seconds", required_argument, NULL, OPT_SHUTDOWN_GRACE},
     {"admin-listen", required_argument, NULL, OPT_ADMIN_LISTEN},
     {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
     {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
@@ -198,6 +209,7 @@ enum options_result options_parse(int argc, char **argv, struct options *opts, F
         .leader_elect = -1,
         .election_id = "spoke-leader",
         .lease_duration_seconds = 15,
+        .shutdown_grace_seconds = 25,
     };
     optind = 1;
     opterr = 0;
@@ -326,6 +338,16 @@ enum options_result options_parse(int argc, char **argv, struct options *opts, F
             break;
         case OPT_ELECTION_NAMESPACE:
             opts->election_namespace = optarg;
+            break;
+        case OPT_SHUTDOWN_DRAIN:
+            if (int_option("shutdown-drain-seconds", optarg, 0, 3600, &opts->shutdown_drain_seconds,
+                           err) < 0)
+                return OPTIONS_EXIT_ERROR;
+            break;
+        case OPT_SHUTDOWN_GRACE:
+            if (int_option("shutdown-grace-seconds", optarg, 0, 3600, &opts->shutdown_grace_seconds,
+                           err) < 0)
+                return OPTIONS_EXIT_ERROR;
             break;
         case OPT_LEASE_DURATION:
             if (int_option("lease-duration-seconds", optarg, 2, 3600, &opts->lease_duration_seconds,

@@ -37,6 +37,8 @@ struct options {
     const char *election_id; /* --election-id: the Lease name */
     const char *election_namespace; /* --election-namespace; NULL = kubeconfig's or "default" */
     int lease_duration_seconds;     /* --lease-duration-seconds */
+    int shutdown_drain_seconds;     /* --shutdown-drain-seconds */
+    int shutdown_grace_seconds;     /* --shutdown-grace-seconds */
     enum log_level log_level;
     enum log_format log_format;
 };

@@ -380,7 +380,7 @@ void router_free(struct router *r)
     /* The API first: its pending callbacks see -ECANCELED and touch nothing. */
     runtime_api_free(r->api);
     reconciler_free(r->rec);
-    haproxy_supervisor_stop(r->sup, 5.0);
+    haproxy_supervisor_stop(r->sup, (double)r->opts->shutdown_grace_seconds);
     spoe_server_stop(r->spoe);
     dns_cache_free(r->dns);
     free_problems(r->problems, r->n_problems);

@@ -137,6 +137,14 @@ static void test_errors_are_clear(void)
     char *master[] = {"spoke", "--haproxy-master-socket", "/m", NULL};
     CHECK_INT_EQ(parse(&o, master, out, sizeof(out), err, sizeof(err)), OPTIONS_RUN);
     CHECK_STR_EQ(o.master_socket, "/m");
+    char *drain[] = {"spoke", "--shutdown-drain-seconds", "-1", NULL};
+    CHECK_INT_EQ(parse(&o, drain, out, sizeof(out), err, sizeof(err)), OPTIONS_EXIT_ERROR);
+    CHECK(strstr(err, "--shutdown-drain-seconds") != NULL);
+    char *grace[] = {"spoke", "--shutdown-drain-seconds", "7", "--shutdown-grace-seconds", "9",
+                     NULL};
+    CHECK_INT_EQ(parse(&o, grace, out, sizeof(out), err, sizeof(err)), OPTIONS_RUN);
+    CHECK_INT_EQ(o.shutdown_drain_seconds, 7);
+    CHECK_INT_EQ(o.shutdown_grace_seconds, 9);
     char *stray[] = {"spoke", "extra", NULL};
     CHECK_INT_EQ(parse(&o, stray, out, sizeof(out), err, sizeof(err)), OPTIONS_EXIT_ERROR);
     CHECK(strstr(err, "extra") != NULL);

@@ -159,6 +159,7 @@ void prom_histogram_write(struct strbuf *b, const char *name, const char *help,
 struct metrics {
     struct metrics_sources src;
     struct prom_histogram reconcile;
+    bool shutting_down; /* SIGTERM: not ready, so the Service drops this Pod */
 };
 
 static const double RECONCILE_BOUNDS[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
@@ -337,12 +338,21 @@ void metrics_write(const struct metrics *m, struct strbuf *b)
                (double)ingress_status_patches(m->src.status));
 }
 
+void metrics_set_shutting_down(struct metrics *m)
+{
+    m->shutting_down = true;
+}
+
 bool metrics_ready(const struct metrics *m, char *reason, size_t len)
 {
     char dummy[8];
     if (!reason) {
         reason = dummy;
         len = sizeof(dummy);
+    }
+    if (m->shutting_down) {
+        snprintf(reason, len, "shutting down: draining connections");
+        return false;
     }
     const struct kube_cache *c = m->src.cache;
     if (!c) {

@@ -96,6 +96,10 @@ void metrics_write(const struct metrics *m, struct strbuf *b);
 /* Ready or not, with a one-line reason when not (reason may be NULL). */
 bool metrics_ready(const struct metrics *m, char *reason, size_t len);
 
+/* From now on /readyz fails ("shutting down"): the agent got SIGTERM and
+ * drains (options --shutdown-drain-seconds). */
+void metrics_set_shutting_down(struct metrics *m);
+
 /* admin_server handlers; ud is the struct metrics. */
 void metrics_handler(void *ud, const char *query, struct admin_response *resp);
 void metrics_healthz_handler(void *ud, const char *query, struct admin_response *resp);
