@@ -5,8 +5,6 @@ log), hitlessly (wrk on an existing route sees no failed request), and
 every route is served afterwards, with the same server set as before.
 Attached to an HAProxy someone else started (-W -S), the agent reloads it
 through its master CLI (--haproxy-master-socket)."""
-import http.client
-import json
 import os
 import re
 import signal
@@ -14,9 +12,6 @@ import subprocess
 import unittest
 
 from lib import resources as R
-from lib.agent import Agent
-from lib.apiserver import ApiServer
-from lib.cluster import kubectl, make_workdir, remove_workdir
 from lib.echo import EchoPods
 from lib.ports import free_port
 from lib.routed import RoutedCluster
@@ -82,40 +77,13 @@ class PoolGrowthTest(unittest.TestCase):
             pods.stop()
 
 
-def pod_behind(port, host):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-    try:
-        conn.request("GET", "/", headers={"Host": host})
-        r = conn.getresponse()
-        body = r.read()
-        return json.loads(body)["pod"] if r.status == 200 else r.status
-    except OSError:
-        return None
-    finally:
-        conn.close()
-
-
 class AttachedPoolGrowthTest(unittest.TestCase):
     def test_attached_haproxy_is_reloaded_through_its_master_cli(self):
         port = free_port()
         pods = EchoPods(["127.0.7.11", "127.0.7.12"], port, ["a-pod", "b-pod"]).start()
-        http_port, https_port = free_port(), free_port()
-        work = make_workdir("attached-growth")
-        state = os.path.join(work, "state")
-        master = os.path.join(work, "master.sock")
-        api = ApiServer(work)
-        api.start()
-        agent = Agent(work, api.kubeconfig, watch_only=False, extra_args=[
-            "--state-dir", state, "--bind-address", "127.0.0.1", "--pool-size", "1",
-            "--http-port", str(http_port), "--https-port", str(https_port),
-            "--haproxy-master-socket", master])
-        haproxy = None
+        rc = RoutedCluster("attached-growth", extra_args=["--pool-size", "1"], attached=True,
+                           master_socket=True).start()
         try:
-            agent.start()
-            cfg = os.path.join(state, "haproxy.cfg")
-            wait_until(lambda: os.path.exists(cfg), timeout=20, what="haproxy.cfg rendered")
-            haproxy = subprocess.Popen(["haproxy", "-W", "-db", "-S", master, "-f", cfg],
-                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             objs = [R.namespace(NS),
                     {"apiVersion": "networking.k8s.io/v1", "kind": "IngressClass",
                      "metadata": {"name": "spoke"},
@@ -124,22 +92,15 @@ class AttachedPoolGrowthTest(unittest.TestCase):
                 objs += [R.service(NS, name, target_port=port),
                          R.endpoint_slice(NS, f"{name}-1", name, [f"127.0.7.{11 + i}"], port),
                          R.ingress(NS, name, host=f"{name}.example.com", service=name)]
-            kubectl(api, "apply", "-f", "-",
-                    stdin=json.dumps({"apiVersion": "v1", "kind": "List", "items": objs}))
+            rc.apply(*objs)
             for name in "ab":
-                wait_until(lambda: pod_behind(http_port, f"{name}.example.com") == f"{name}-pod",
-                           timeout=30, what=f"{name}.example.com via the reloaded HAProxy")
-            self.assertEqual(agent.get("/debug/routing")["reloads"], 1)
-            self.assertIsNone(haproxy.poll(), "the master kept running")
-            with open(cfg) as f:
+                rc.wait_pod(f"{name}.example.com", "/", f"{name}-pod", timeout=30)
+            self.assertEqual(rc.routing()["reloads"], 1)
+            self.assertIsNone(rc.haproxy.poll(), "the master kept running")
+            with open(os.path.join(rc.state, "haproxy.cfg")) as f:
                 self.assertIn("backend pool_http-roundrobin_0002", f.read())
         finally:
-            agent.stop()
-            if haproxy:
-                haproxy.terminate()
-                haproxy.wait()
-            api.stop()
-            remove_workdir(work)
+            rc.stop()
             pods.stop()
 
 

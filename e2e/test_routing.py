@@ -2,13 +2,9 @@
 real HAProxy serves to echo Pods, and every change (new Ingress, new Service,
 scale up/down, Pod replaced, deletion) takes effect without a reload: the
 HAProxy worker process stays the same one throughout."""
-import json
 import unittest
 
 from lib import resources as R
-from lib.agent import Agent
-from lib.apiserver import ApiServer
-from lib.cluster import kubectl, make_workdir, remove_workdir
 from lib.echo import EchoPods
 from lib.ports import free_port
 from lib.routed import RoutedCluster
@@ -257,59 +253,19 @@ class AttachedModeTest(unittest.TestCase):
     drives it through the runtime API once it is there."""
 
     def test_agent_drives_an_haproxy_it_did_not_start(self):
-        import os
-        import subprocess
         port = free_port()
         pods = EchoPods(["127.0.1.10"], port, ["side-1"]).start()
-        http_port, https_port = free_port(), free_port()
-        work = make_workdir("attached")
-        state = os.path.join(work, "state")
-        api = ApiServer(work)
-        api.start()
-        agent = Agent(work, api.kubeconfig, watch_only=False, extra_args=[
-            "--state-dir", state, "--bind-address", "127.0.0.1",
-            "--http-port", str(http_port), "--https-port", str(https_port)])
-        haproxy = None
+        rc = RoutedCluster("attached", attached=True).start()
         try:
-            agent.start()
-            cfg = os.path.join(state, "haproxy.cfg")
-            wait_until(lambda: os.path.exists(cfg), timeout=20, what="haproxy.cfg rendered")
-            haproxy = subprocess.Popen(["haproxy", "-W", "-db", "-f", cfg],
-                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            kubectl(api, "apply", "-f", "-", stdin=json.dumps({
-                "apiVersion": "v1", "kind": "List", "items": [
-                    R.namespace("side"), ingress_class(),
-                    R.service("side", "web", target_port=port),
-                    R.endpoint_slice("side", "web-1", "web", ["127.0.1.10"], port),
-                    R.ingress("side", "web", host="side.example.com", service="web")]}))
-
-            def pod():
-                try:
-                    return http_get(http_port, "side.example.com")
-                except OSError:
-                    return None
-            wait_until(lambda: pod() == "side-1", timeout=30, what="route via attached HAProxy")
-            self.assertEqual(agent.get("/debug/routing")["haproxy_pid"], 0)  # not ours
+            rc.apply(R.namespace("side"), ingress_class(),
+                     R.service("side", "web", target_port=port),
+                     R.endpoint_slice("side", "web-1", "web", ["127.0.1.10"], port),
+                     R.ingress("side", "web", host="side.example.com", service="web"))
+            rc.wait_pod("side.example.com", "/", "side-1", timeout=30)
+            self.assertEqual(rc.routing()["haproxy_pid"], 0)  # not ours
         finally:
-            agent.stop()
-            if haproxy:
-                haproxy.terminate()
-                haproxy.wait()
-            api.stop()
-            remove_workdir(work)
+            rc.stop()
             pods.stop()
-
-
-def http_get(port, host):
-    import http.client
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-    try:
-        conn.request("GET", "/", headers={"Host": host})
-        r = conn.getresponse()
-        body = r.read()
-        return json.loads(body)["pod"] if r.status == 200 else r.status
-    finally:
-        conn.close()
 
 
 class ControllerDefaultBackendTest(unittest.TestCase):

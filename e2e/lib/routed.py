@@ -1,6 +1,9 @@
 """routed.py - a whole request path for a test: the test API server, the
 agent managing a real HAProxy (--manage-haproxy) on free loopback ports, and
-echo Pods. Requests go through HAProxy with any Host header.
+echo Pods. Requests go through HAProxy with any Host header. With
+attached=True the agent only renders the configuration and the test starts
+HAProxy itself, in master-worker mode (the sidecar layout); with
+master_socket=True also with a master CLI the agent reloads it through.
 
     rc = RoutedCluster("routing"); rc.start()
     rc.apply(objects...); rc.wait_served()
@@ -11,6 +14,7 @@ import http.client
 import json
 import os
 import socket
+import subprocess
 
 from lib.agent import Agent
 from lib.apiserver import ApiServer
@@ -24,29 +28,43 @@ def manifest(*objs):
 
 
 class RoutedCluster:
-    def __init__(self, name, extra_args=()):
+    def __init__(self, name, extra_args=(), attached=False, master_socket=False):
         self.work = make_workdir(name)
         self.state = os.path.join(self.work, "state")
         self.api = ApiServer(self.work)
         self.http_port = free_port()
         self.https_port = free_port()
+        self.master_socket = os.path.join(self.work, "master.sock") if master_socket else None
+        self.haproxy = None  # attached mode: the HAProxy the test started
+        mode = ["--manage-haproxy"] if not attached else \
+            ["--haproxy-master-socket", self.master_socket] if master_socket else []
         self.agent = Agent(self.work, None, watch_only=False, extra_args=[
-            "--state-dir", self.state, "--manage-haproxy",
+            "--state-dir", self.state, *mode,
             "--bind-address", "127.0.0.1",
             "--http-port", str(self.http_port), "--https-port", str(self.https_port),
             *extra_args])
+        self.attached = attached
 
     def start(self):
         self.api.start()
         self.agent.kubeconfig = self.api.kubeconfig
         self.agent.start()
         self.agent.wait_synced()
+        if self.attached:
+            cfg = os.path.join(self.state, "haproxy.cfg")
+            wait_until(lambda: os.path.exists(cfg), timeout=20, what="haproxy.cfg rendered")
+            master = ["-S", self.master_socket] if self.master_socket else []
+            self.haproxy = subprocess.Popen(["haproxy", "-W", "-db", *master, "-f", cfg],
+                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         return self
 
     def stop(self, check=True):
         try:
             self.agent.stop(check=check)
         finally:
+            if self.haproxy:
+                self.haproxy.terminate()
+                self.haproxy.wait()
             self.api.stop()
             remove_workdir(self.work)
 
@@ -79,8 +97,12 @@ class RoutedCluster:
             conn.close()
 
     def pod_for(self, host, path="/"):
-        """The name of the Pod that answered, or the HTTP status as an int."""
-        status, body, _ = self.request(host, path)
+        """The name of the Pod that answered, or the HTTP status as an int
+        (None while nothing listens: an attached HAProxy starting)."""
+        try:
+            status, body, _ = self.request(host, path)
+        except ConnectionRefusedError:
+            return None
         return body["pod"] if status == 200 and isinstance(body, dict) else status
 
     def wait_pod(self, host, path, want, timeout=20):
