@@ -50,6 +50,13 @@ static const char *status_body(int code)
 #define ITEM(name, rv)                                                                             \
     "{\"metadata\":{\"name\":\"" name "\",\"namespace\":\"default\",\"resourceVersion\":\"" rv     \
     "\"},\"spec\":{}}"
+/* As a real cluster sends objects: with server-side-apply bookkeeping and
+ * kubectl's last-applied copy, which the informer drops. */
+#define ITEM_APPLIED(name, rv)                                                                     \
+    "{\"metadata\":{\"name\":\"" name "\",\"namespace\":\"default\",\"resourceVersion\":\"" rv     \
+    "\",\"managedFields\":[{\"manager\":\"kubectl\",\"fieldsV1\":{}}],\"annotations\":{"           \
+    "\"kubectl.kubernetes.io/last-applied-configuration\":\"{}\",\"spoke.dev/x\":\"y\"}},"         \
+    "\"spec\":{}}"
 #define EVENT(type, name, rv)                                                                      \
     "{\"type\":\"" type "\",\"object\":{\"kind\":\"Ingress\",\"apiVersion\":"                      \
     "\"networking.k8s.io/v1\",\"metadata\":{\"name\":\"" name "\",\"namespace\":\"default\","      \
@@ -78,9 +85,10 @@ static void answer_list(struct api *a, struct fake_conn *c, const char *target)
                      "\"metadata\":{\"resourceVersion\":\"10\",\"continue\":\"tok/1=\"},"
                      "\"items\":[" ITEM("a", "1") "," ITEM("b", "2") "]}");
     } else {
-        fake_respond(c, 200, NULL,
-                     "{\"kind\":\"IngressList\",\"apiVersion\":\"networking.k8s.io/v1\","
-                     "\"metadata\":{\"resourceVersion\":\"10\"},\"items\":[" ITEM("c", "3") "]}");
+        fake_respond(
+            c, 200, NULL,
+            "{\"kind\":\"IngressList\",\"apiVersion\":\"networking.k8s.io/v1\","
+            "\"metadata\":{\"resourceVersion\":\"10\"},\"items\":[" ITEM_APPLIED("c", "3") "]}");
     }
 }
 
@@ -203,6 +211,12 @@ static void test_list_pages_then_watch_events(void)
     json_t *c = store_get(a.store, "default", "c");
     CHECK_STR_EQ(json_string_value(json_object_get(c, "kind")), "Ingress");
     CHECK_STR_EQ(json_string_value(json_object_get(c, "apiVersion")), "networking.k8s.io/v1");
+    /* Only what the agent reads is kept. */
+    json_t *md = json_object_get(c, "metadata");
+    CHECK(json_object_get(md, "managedFields") == NULL);
+    json_t *ann = json_object_get(md, "annotations");
+    CHECK(json_object_get(ann, "kubectl.kubernetes.io/last-applied-configuration") == NULL);
+    CHECK_STR_EQ(json_string_value(json_object_get(ann, "spoke.dev/x")), "y");
     /* The watch request. */
     const char *want = ING_PATH "?watch=1&allowWatchBookmarks=true&resourceVersion=10&";
     CHECK(strncmp(a.last_watch, want, strlen(want)) == 0);
@@ -229,6 +243,14 @@ static void test_list_pages_then_watch_events(void)
     CHECK_INT_EQ(a.updates, 1);
     CHECK_INT_EQ(a.deletes, 1);
     CHECK_INT_EQ(st->errors, 0);
+    /* Watch events are trimmed too. */
+    fake_stream_send(a.watch, "{\"type\":\"MODIFIED\",\"object\":" ITEM_APPLIED("c", "14") "}\n");
+    RUN_UNTIL(a.loop, st->watch_events == 4, 5);
+    CHECK_STR_EQ(rv_of(&a, "c"), "14");
+    md = json_object_get(store_get(a.store, "default", "c"), "metadata");
+    CHECK(json_object_get(md, "managedFields") == NULL);
+    CHECK(json_object_get(json_object_get(md, "annotations"),
+                          "kubectl.kubernetes.io/last-applied-configuration") == NULL);
     teardown(&a);
 }
 

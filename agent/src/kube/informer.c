@@ -237,6 +237,18 @@ static void list_not_found(struct informer *inf)
 }
 
 /* Items of a LIST carry no kind/apiVersion; give them the watch's shape. */
+/* What the agent never reads and a real cluster attaches to every object:
+ * server-side-apply bookkeeping and kubectl's copy of the whole applied
+ * object. Dropped as objects arrive, they do not cost memory for as long as
+ * the object is cached. */
+static void trim_object(json_t *item)
+{
+    json_t *md = json_object_get(item, "metadata");
+    json_object_del(md, "managedFields");
+    json_object_del(json_object_get(md, "annotations"),
+                    "kubectl.kubernetes.io/last-applied-configuration");
+}
+
 static void add_type_meta(struct informer *inf, json_t *item)
 {
     if (!json_object_get(item, "kind"))
@@ -265,6 +277,7 @@ static void list_page_done(struct informer *inf, const char *body, size_t len)
     {
         if (!json_is_object(item))
             continue;
+        trim_object(item);
         add_type_meta(inf, item);
         json_array_append(inf->items, item);
     }
@@ -339,6 +352,7 @@ static int on_event(void *ud, enum watch_event_type type, json_t *object)
     switch (type) {
     case WATCH_ADDED:
     case WATCH_MODIFIED:
+        trim_object(object);
         if (store_upsert(inf->store, object) < 0) {
             log_warn("informer", "%s: ignoring a %s event for an object without a name", inf->label,
                      watch_event_type_name(type));
