@@ -108,17 +108,17 @@ static void test_keys_and_values(void)
     }
     char want[512];
     /* The Exact rule owns "=a.com/e"; the Prefix rule only "^a.com/e/". */
-    snprintf(want, sizeof(want), "ns_s1_80|%s|s|||||", exact->id);
+    snprintf(want, sizeof(want), "ns_s1_80|%s|s||||||", exact->id);
     CHECK_STR_EQ(r.entries[3].value, want);
-    snprintf(want, sizeof(want), "ns_s2_80|%s|s|||||", prefix->id);
+    snprintf(want, sizeof(want), "ns_s2_80|%s|s||||||", prefix->id);
     CHECK_STR_EQ(r.entries[7].value, want);
-    snprintf(want, sizeof(want), "ns_s5_80|%s|wrt|5000|1|/v2||https://b.com/x?y=1", x->id);
+    snprintf(want, sizeof(want), "ns_s5_80|%s|wrt|5000|1|/v2||https://b.com/x?y=1|", x->id);
     CHECK_STR_EQ(r.entries[2].value, want);
     CHECK_STR_EQ(r.entries[5].value, want);
-    snprintf(want, sizeof(want), "spoke_unavailable|%s|wrt|5000|1|/v2||https://b.com/x?y=1",
+    snprintf(want, sizeof(want), "spoke_unavailable|%s|wrt|5000|1|/v2||https://b.com/x?y=1|",
              gone->id);
     CHECK_STR_EQ(r.entries[1].value, want);
-    snprintf(want, sizeof(want), "ns_fallback_80|%s|-|||||", m->default_route->id);
+    snprintf(want, sizeof(want), "ns_fallback_80|%s|-||||||", m->default_route->id);
     CHECK_STR_EQ(r.entries[8].value, want);
 
     /* Every entry is one HAProxy takes as it is, in a payload or a file. */
@@ -127,7 +127,8 @@ static void test_keys_and_values(void)
         CHECK_INT_EQ(cli_check_map_value(r.entries[i].value), CLI_ESCAPE_OK);
         char f[64];
         CHECK(map_value_field(r.entries[i].value, MAP_FIELD_REDIRECT, f, sizeof(f)) >= 0);
-        CHECK(map_value_field(r.entries[i].value, MAP_FIELD_REDIRECT + 1, f, sizeof(f)) < 0);
+        CHECK(map_value_field(r.entries[i].value, MAP_FIELD_CANARY, f, sizeof(f)) >= 0);
+        CHECK(map_value_field(r.entries[i].value, MAP_FIELD_CANARY + 1, f, sizeof(f)) < 0);
     }
     map_rendered_free(&r);
     model_free(m);

@@ -7,7 +7,8 @@ requests/s and p99 latency of:
   (a) a plain route (no SPOE)
   (b) a basic-auth route (sha512-crypt hash, as `openssl passwd -6` makes)
   (c) a JWT (RS256) route
-and prints the ratios b/a and c/a. Canary routes are not implemented yet.
+  (d) a canary route (weight 50: half the requests to a second Service)
+and prints the ratios b/a, c/a and d/a.
 
     python3 e2e/bench/bench_auth.py [--seconds 10] [--connections 32] [--threads 2]
 """
@@ -31,7 +32,7 @@ NS = "bench"
 
 
 def static_pod(workdir, addr, port):
-    cfg = os.path.join(workdir, "pod.cfg")
+    cfg = os.path.join(workdir, f"pod-{addr}.cfg")
     with open(cfg, "w") as f:
         f.write(f"""global
     maxconn 2000
@@ -75,6 +76,7 @@ def main():
     rc = RoutedCluster("bench-auth", extra_args=["--log-level", "info"])
     port = free_port()
     pod = static_pod(rc.work, "127.0.9.1", port)
+    pod2 = static_pod(rc.work, "127.0.9.2", port)
     try:
         rc.start()
         key, pub = tokens.rsa_key(rc.work)
@@ -87,6 +89,8 @@ def main():
              "metadata": {"name": "spoke"}, "spec": {"controller": "spoke.dev/ingress-controller"}},
             R.service(NS, "pod", target_port=port),
             R.endpoint_slice(NS, "pod-1", "pod", ["127.0.9.1"], port),
+            R.service(NS, "pod2", target_port=port),
+            R.endpoint_slice(NS, "pod2-1", "pod2", ["127.0.9.2"], port),
             R.secret(NS, "users", {"auth": b64(tokens.htpasswd_line("alice", "wonderland") + "\n")}),
             R.secret(NS, "jwks", {"keys.pem": b64(pub)}),
             R.ingress(NS, "plain", host="plain.example.com", service="pod"),
@@ -97,12 +101,16 @@ def main():
                       annotations={"spoke.dev/auth-type": "jwt",
                                    "spoke.dev/auth-jwks-secret": "jwks",
                                    "spoke.dev/auth-jwt-issuer": "https://issuer.example",
-                                   "spoke.dev/auth-jwt-audience": "spoke"}))
+                                   "spoke.dev/auth-jwt-audience": "spoke"}),
+            R.ingress(NS, "main", host="canary.example.com", service="pod"),
+            R.ingress(NS, "main-canary", host="canary.example.com", service="pod2",
+                      annotations={"spoke.dev/canary": "true",
+                                   "spoke.dev/canary-weight": "50"}))
         basic = {"Authorization": "Basic " + b64("alice:wonderland")}
         bearer = {"Authorization": "Bearer " + token}
         rc.wait_synced()
         for host, h in [("plain.example.com", {}), ("basic.example.com", basic),
-                        ("jwt.example.com", bearer)]:
+                        ("jwt.example.com", bearer), ("canary.example.com", {})]:
             wait_until(lambda: rc.request(host, "/", headers=h)[0] == 200, timeout=30,
                        what=f"{host} served")
         print(f"wrk -t{args.threads} -c{args.connections} -d{args.seconds}s through HAProxy "
@@ -110,16 +118,19 @@ def main():
         results = {}
         for name, host, h in [("plain", "plain.example.com", {}),
                               ("basic", "basic.example.com", basic),
-                              ("jwt-rs256", "jwt.example.com", bearer)]:
+                              ("jwt-rs256", "jwt.example.com", bearer),
+                              ("canary-50", "canary.example.com", {})]:
             rps, p99, bad = wrk(rc, host, h, args.seconds, args.connections, args.threads)
             results[name] = rps
             print(f"  {name:10} {rps:10.0f} req/s   p99 {p99:7.2f} ms   non-2xx {bad}")
         print(f"  ratios: basic/plain {results['basic'] / results['plain']:.2f}   "
-              f"jwt/plain {results['jwt-rs256'] / results['plain']:.2f}")
+              f"jwt/plain {results['jwt-rs256'] / results['plain']:.2f}   "
+              f"canary/plain {results['canary-50'] / results['plain']:.2f}")
     finally:
         rc.stop(check=False)
-        pod.terminate()
-        pod.wait()
+        for p in (pod, pod2):
+            p.terminate()
+            p.wait()
 
 
 if __name__ == "__main__":

@@ -22,10 +22,10 @@ static bool backend_name_ok(const char *s)
     return true;
 }
 
-static char *render_value(const struct model_route *r, const char *backend)
+static char *render_value(const struct model_route *r, const char *backend, const char *canary)
 {
     struct strbuf b = STRBUF_INIT;
-    char flags[8];
+    char flags[16];
     size_t nf = 0;
     if (r->ssl_redirect)
         flags[nf++] = MAP_FLAG_SSL_REDIRECT;
@@ -39,6 +39,8 @@ static char *render_value(const struct model_route *r, const char *backend)
         flags[nf++] = MAP_FLAG_TIMEOUT;
     if (r->spoe)
         flags[nf++] = MAP_FLAG_SPOE;
+    if (canary)
+        flags[nf++] = MAP_FLAG_CANARY;
     if (nf == 0)
         flags[nf++] = '-';
     flags[nf] = '\0';
@@ -62,8 +64,8 @@ static char *render_value(const struct model_route *r, const char *backend)
     } else {
         strbuf_puts(&b, "|");
     }
-    strbuf_printf(&b, "|%s|%s", r->app_root ? r->app_root : "",
-                  r->permanent_redirect ? r->permanent_redirect : "");
+    strbuf_printf(&b, "|%s|%s|%s", r->app_root ? r->app_root : "",
+                  r->permanent_redirect ? r->permanent_redirect : "", canary ? canary : "");
     return strbuf_take(&b);
 }
 
@@ -92,10 +94,10 @@ static int cmp_entry(const void *pa, const void *pb)
     return strcmp(((const struct map_kv *)pa)->key, ((const struct map_kv *)pb)->key);
 }
 
-static const char *backend_name(const struct routing_model *m, const struct model_route *r,
+static const char *backend_name(const struct routing_model *m, const char *id,
                                 map_backend_name_fn name_fn, void *ud)
 {
-    const struct model_backend *b = model_find_backend(m, r->backend);
+    const struct model_backend *b = model_find_backend(m, id);
     if (!b)
         return MAP_BACKEND_UNAVAILABLE;
     if (!name_fn)
@@ -114,13 +116,15 @@ int map_render(const struct routing_model *m, map_backend_name_fn name_fn, void 
         const struct model_route *r = i < m->n_routes ? &m->routes[i] : m->default_route;
         if (!r)
             break;
-        const char *backend = backend_name(m, r, name_fn, ud);
-        if (!backend_name_ok(backend)) {
+        const char *backend = backend_name(m, r->backend, name_fn, ud);
+        const char *canary =
+            r->canary.backend ? backend_name(m, r->canary.backend, name_fn, ud) : NULL;
+        if (!backend_name_ok(backend) || (canary && !backend_name_ok(canary))) {
             snprintf(err, errlen, "backend name for route %s is not a valid HAProxy name", r->id);
             map_rendered_free(out);
             return -1;
         }
-        char *value = render_value(r, backend);
+        char *value = render_value(r, backend, canary);
         if (i == m->n_routes) {
             add_entry(out, &cap, xstrdup(MAP_DEFAULT_KEY), value);
         } else if (r->type == MODEL_PATH_EXACT) {

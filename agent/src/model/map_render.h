@@ -11,14 +11,16 @@
  *   "default"         the default route, if any
  * HOST is "" for rules without host, the lowercase host, or "*.parent".
  *
- * Value: BACKEND|ROUTE-ID|FLAGS|TIMEOUT|RW-LEN|RW-TARGET|APP-ROOT|REDIRECT
+ * Value: BACKEND|ROUTE-ID|FLAGS|TIMEOUT|RW-LEN|RW-TARGET|APP-ROOT|REDIRECT|CANARY
  *   BACKEND    HAProxy backend name (from the caller; MAP_BACKEND_UNAVAILABLE
  *              when the route has none, which answers 503)
  *   ROUTE-ID   model_route.id
  *   FLAGS      letters, "-" when none: s = redirect HTTP to HTTPS (308),
  *              w = rewrite the path, a = app-root redirect of "/", r =
  *              permanent redirect, t = server timeout, x = ask the SPOE
- *              responder (auth; denied when it does not answer)
+ *              responder (auth; denied when it does not answer),
+ *              c = the route has a canary (the SPOE responder picks it;
+ *              main when it does not answer)
  *   TIMEOUT    server timeout in milliseconds, or empty
  *   RW-LEN     how many leading path elements ("/x") the route matched (the
  *              number of '/' in its path; 0 for Prefix "/"), or empty;
@@ -26,6 +28,8 @@
  *   RW-TARGET  the rewrite target without trailing '/' (may be empty)
  *   APP-ROOT   the app-root path, or empty
  *   REDIRECT   the permanent-redirect URL, or empty
+ *   CANARY     with c: the HAProxy backend of the canary (named like
+ *              BACKEND), or empty
  * No field can contain '|': every value is whitelisted (names.h,
  * annotations.h).
  */
@@ -49,6 +53,7 @@
 #define MAP_FLAG_REDIRECT     'r'
 #define MAP_FLAG_TIMEOUT      't'
 #define MAP_FLAG_SPOE         'x'
+#define MAP_FLAG_CANARY       'c'
 
 /* Value fields, 1-based as HAProxy's field() converter counts them. */
 enum map_field {
@@ -60,6 +65,7 @@ enum map_field {
     MAP_FIELD_RW_TARGET,
     MAP_FIELD_APP_ROOT,
     MAP_FIELD_REDIRECT,
+    MAP_FIELD_CANARY,
 };
 
 struct map_kv {

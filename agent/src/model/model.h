@@ -41,6 +41,19 @@ struct model_profile {
     bool cookie_affinity;         /* spoke.dev/affinity: cookie */
 };
 
+/* A canary alternative of a route: a second Ingress for the same host, path
+ * and match type with spoke.dev/canary: "true" (model/canary.h). The SPOE
+ * responder picks it per request: header, then cookie, then weight. */
+struct model_canary {
+    const char *ingress;        /* "namespace/name" of the canary Ingress; NULL: no canary */
+    const char *backend;        /* model_backend id (never NULL when ingress is set) */
+    unsigned weight, total;     /* weight/total of the other requests; 0 <= weight <= total */
+    const char *header;         /* canary-by-header name; NULL: none */
+    const char *header_value;   /* exact value; NULL: none */
+    const char *header_pattern; /* POSIX ERE (checked, canary.h); NULL: none */
+    const char *cookie;         /* canary-by-cookie name; NULL: none */
+};
+
 /* "r" + 16 hex digits + NUL. */
 #define MODEL_ROUTE_ID_SIZE 18
 
@@ -62,6 +75,7 @@ struct model_route {
     const char *permanent_redirect; /* NULL: none */
     unsigned timeout_server_ms;     /* 0: HAProxy's default */
     bool spoe;                      /* ask the SPOE responder (auth annotations) */
+    struct model_canary canary;     /* canary.ingress NULL: none */
 };
 
 enum model_endpoint_state {

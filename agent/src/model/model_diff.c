@@ -12,6 +12,14 @@ static bool str_eq(const char *a, const char *b)
     return (!a && !b) || (a && b && strcmp(a, b) == 0);
 }
 
+static bool canary_equal(const struct model_canary *a, const struct model_canary *b)
+{
+    return str_eq(a->ingress, b->ingress) && str_eq(a->backend, b->backend) &&
+           a->weight == b->weight && a->total == b->total && str_eq(a->header, b->header) &&
+           str_eq(a->header_value, b->header_value) &&
+           str_eq(a->header_pattern, b->header_pattern) && str_eq(a->cookie, b->cookie);
+}
+
 bool model_route_equal(const struct model_route *a, const struct model_route *b)
 {
     if (!a || !b)
@@ -22,7 +30,8 @@ bool model_route_equal(const struct model_route *a, const struct model_route *b)
            a->ssl_redirect == b->ssl_redirect && str_eq(a->rewrite_target, b->rewrite_target) &&
            str_eq(a->app_root, b->app_root) &&
            str_eq(a->permanent_redirect, b->permanent_redirect) &&
-           a->timeout_server_ms == b->timeout_server_ms && a->spoe == b->spoe;
+           a->timeout_server_ms == b->timeout_server_ms && a->spoe == b->spoe &&
+           canary_equal(&a->canary, &b->canary);
 }
 
 static bool profile_equal(const struct model_profile *a, const struct model_profile *b)

@@ -14,6 +14,7 @@
 #include "model/annotations.h"
 #include "model/backends.h"
 #include "model/build.h"
+#include "model/canary.h"
 #include "model/ingress_class.h"
 #include "model/names.h"
 #include "model/objects.h"
@@ -27,6 +28,8 @@ struct ingress_info {
     bool has_rules;
     bool has_default;
     const char *default_backend; /* id or NULL */
+    enum canary_kind canary;     /* a canary Ingress makes no route of its own */
+    struct model_canary canary_settings;
 };
 
 struct route_cand {
@@ -36,6 +39,10 @@ struct route_cand {
     size_t ing;                    /* index into the ingress_info array */
     const char *created, *ingress; /* of that Ingress, for sorting */
     size_t seq;                    /* order of appearance */
+    /* Canary rules: the IngressBackend and namespace, resolved only when
+     * the rule finds its main route (no pool slot for an unused canary). */
+    const json_t *canary_ref;
+    const char *canary_ns;
 };
 
 struct build_state {
@@ -48,6 +55,8 @@ struct build_state {
     size_t n_implicit;
     struct route_cand *winners;
     size_t n_winners;
+    struct route_cand *canaries; /* rules of canary Ingresses */
+    size_t n_canaries;
     struct tls_candidates tls;
 };
 
@@ -57,6 +66,15 @@ static void report_annotation(void *ud, const char *annotation, const char *valu
     char q[MODEL_QUOTE_SIZE];
     build_problem(&st->b, "Ingress", st->ings[st->n_ings - 1].key,
                   "annotation %s: \"%s\" is invalid (%s); the default is used", annotation,
+                  model_quote(value, q), why);
+}
+
+static void report_canary(void *ud, const char *annotation, const char *value, const char *why)
+{
+    struct build_state *st = ud;
+    char q[MODEL_QUOTE_SIZE];
+    build_problem(&st->b, "Ingress", st->ings[st->n_ings - 1].key,
+                  "annotation %s: \"%s\" is invalid (%s); the canary is ignored", annotation,
                   model_quote(value, q), why);
 }
 
@@ -134,6 +152,13 @@ static void collect_paths(struct build_state *st, const json_t *rule, const char
                           model_quote(raw_path, q), why);
             continue;
         }
+        if (info->canary == CANARY_VALID) {
+            add_cand(st, &st->canaries, &st->n_canaries, seq, host, wildcard, model_strdup(m, norm),
+                     type, NULL, false);
+            st->canaries[st->n_canaries - 1].canary_ref = json_object_get(p, "backend");
+            st->canaries[st->n_canaries - 1].canary_ns = ns;
+            continue;
+        }
         const char *backend = resolve_json_backend(st, json_object_get(p, "backend"), ns, info);
         add_cand(st, &st->cands, &st->n_cands, seq, host, wildcard, model_strdup(m, norm), type,
                  backend, false);
@@ -151,10 +176,23 @@ static void collect_ingress(struct build_state *st, const json_t *ing, size_t *s
     *MODEL_VEC_PUSH(m->ingresses, m->n_ingresses) = info->key;
 
     ingress_annotations_parse(ing, &info->ann, report_annotation, st);
-    tls_collect(&st->b, &st->tls, ing, info->key, info->created);
+    info->canary = canary_parse(ing, &info->canary_settings, report_canary, st);
+    if (info->canary == CANARY_NOT && canary_has_settings(ing))
+        build_problem(&st->b, "Ingress", info->key,
+                      "spoke.dev/canary-* annotations are ignored without spoke.dev/canary: "
+                      "\"true\"");
+    if (info->canary == CANARY_INVALID)
+        return; /* reported; serves nothing */
+    /* A canary Ingress only lends its rules' backends to the main routes:
+     * no certificates, no default backend of its own. */
+    if (info->canary == CANARY_NOT)
+        tls_collect(&st->b, &st->tls, ing, info->key, info->created);
 
     const json_t *def = json_path(ing, "spec.defaultBackend");
-    if (def) {
+    if (def && info->canary == CANARY_VALID) {
+        build_problem(&st->b, "Ingress", info->key,
+                      "spec.defaultBackend of a canary Ingress is ignored");
+    } else if (def) {
         info->has_default = true;
         info->default_backend = resolve_json_backend(st, def, ns, info);
         struct model_ingress_default *d = MODEL_VEC_PUSH(m->defaults, m->n_defaults);
@@ -429,6 +467,58 @@ static void make_routes(struct build_state *st)
     build_strmap_free(&ids);
 }
 
+/* Each canary rule joins the route of the same host, path and match type
+ * (made by a non-canary Ingress); the oldest canary of a route wins. Runs
+ * after make_routes, while m->routes is still in st->winners' order. */
+static void attach_canaries(struct build_state *st)
+{
+    struct routing_model *m = st->b.m;
+    if (st->n_canaries)
+        qsort(st->canaries, st->n_canaries, sizeof(*st->canaries), cmp_cand);
+    for (size_t i = 0; i < st->n_canaries;) {
+        const struct route_cand *c = &st->canaries[i];
+        const char *what = model_path_type_name(model_path_match_type(c->type));
+        const struct ingress_info *info = &st->ings[c->ing];
+        const struct route_cand *owner =
+            st->n_winners
+                ? bsearch(c, st->winners, st->n_winners, sizeof(*st->winners), cmp_key_qsort)
+                : NULL;
+        size_t j = i + 1;
+        for (; j < st->n_canaries && cmp_key(&st->canaries[j], c) == 0; j++) {
+            if (st->canaries[j].ing == c->ing)
+                build_problem(&st->b, "Ingress", info->key,
+                              "host \"%s\" path \"%s\" (%s) is listed twice; the first one is "
+                              "used",
+                              c->host, c->path, what);
+            else
+                build_problem(&st->b, "Ingress", st->ings[st->canaries[j].ing].key,
+                              "host \"%s\" path \"%s\" (%s) already has a canary from Ingress "
+                              "%s (older); this canary rule is ignored",
+                              c->host, c->path, what, info->key);
+        }
+        if (!owner) {
+            build_problem(&st->b, "Ingress", info->key,
+                          "canary for host \"%s\" path \"%s\" (%s): no Ingress serves this "
+                          "host and path; the canary rule is ignored",
+                          c->host, c->path, what);
+            i = j;
+            continue;
+        }
+        const char *backend = resolve_json_backend(st, c->canary_ref, c->canary_ns, info);
+        if (backend) { /* else reported: the main route serves everything */
+            struct model_route *r = &m->routes[owner - st->winners];
+            r->canary = info->canary_settings;
+            r->canary.ingress = info->key;
+            r->canary.backend = backend;
+            r->canary.header = model_strdup(m, r->canary.header);
+            r->canary.header_value = model_strdup(m, r->canary.header_value);
+            r->canary.header_pattern = model_strdup(m, r->canary.header_pattern);
+            r->canary.cookie = model_strdup(m, r->canary.cookie);
+        }
+        i = j;
+    }
+}
+
 static void finish(struct routing_model *m)
 {
     if (m->n_routes)
@@ -479,12 +569,14 @@ static struct routing_model *build_from_index(const struct object_index *ix, con
     pick_implicit(&st);
     pick_default_route(&st, option);
     make_routes(&st);
+    attach_canaries(&st);
     finish(st.b.m);
 
     free(st.ings);
     free(st.cands);
     free(st.implicit);
     free(st.winners);
+    free(st.canaries);
     build_strmap_free(&st.b.backends);
     return st.b.m;
 }

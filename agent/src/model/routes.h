@@ -24,7 +24,11 @@
  *    controller's default backend (option); without that, 404;
  *  - TLS bindings (tls.h); a route whose host has a TLS binding redirects
  *    HTTP to HTTPS unless spoke.dev/ssl-redirect says "false";
- *  - annotations (annotations.h) on every route of their Ingress.
+ *  - annotations (annotations.h) on every route of their Ingress;
+ *  - a canary Ingress (canary.h) makes no route: each of its rules joins
+ *    the route of the same host, path and match type as its canary (the
+ *    oldest canary wins); one without such a route, or with invalid canary
+ *    annotations, is reported and serves nothing.
  * Everything that cannot be honoured is a model_problem; it never stops the
  * rest.
  */

@@ -35,7 +35,8 @@
  *   www_auth  the WWW-Authenticate value (only with 401 from basic or jwt)
  *   auth_sub  a verified JWT's "sub" (printable ASCII, <= 256 bytes)
  * A route the model has but no auth annotation covers gets "allow" (it was
- * flagged for SPOE for another reason). An unknown route id gets deny 503;
+ * flagged for SPOE for another reason: canary, whose variable "canary" comes
+ * from canary_decide.h). An unknown route id gets deny 503;
  * no snapshot (NULL) gets no variables at all, which HAProxy's rules treat
  * as deny.
  *

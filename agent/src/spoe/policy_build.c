@@ -16,6 +16,7 @@
 #include "auth/cidr.h"
 #include "auth/htpasswd.h"
 #include "auth/jwks.h"
+#include "spoe/canary_decide.h"
 #include "spoe/policy_internal.h"
 #include "util/xalloc.h"
 
@@ -611,6 +612,7 @@ struct policy_set *policy_set_build(const struct routing_model *m, struct store 
 {
     struct policy_set *set = xcalloc(1, sizeof(*set));
     set->built_at = now;
+    set->canary = canary_set_build(m);
     size_t nr = m ? m->n_routes + (m->default_route != NULL) : 0;
     if (nr == 0)
         return set;
@@ -663,6 +665,7 @@ void policy_set_release(void *ptr)
         ing_policy_clear(&set->policies[i]);
     free(set->policies);
     free(set->routes);
+    canary_set_free(set->canary);
     free(set);
 }
 

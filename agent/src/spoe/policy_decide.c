@@ -15,6 +15,7 @@
 #include "auth/cidr.h"
 #include "auth/htpasswd.h"
 #include "auth/jwt.h"
+#include "spoe/canary_decide.h"
 #include "spoe/policy_internal.h"
 #include "spoe/spop_varint.h"
 
@@ -271,5 +272,9 @@ bool policy_evaluate(const struct policy_set *set, const struct spoe_request *re
 
 void policy_decide(void *snapshot, const struct spoe_request *req, struct spoe_reply *reply)
 {
+    /* Canary first: it never waits, and its variable only matters once auth
+     * allowed (haproxy.cfg denies before it picks a backend). */
+    if (snapshot)
+        canary_evaluate(((const struct policy_set *)snapshot)->canary, req, reply);
     policy_evaluate(snapshot, req, reply);
 }

@@ -19,6 +19,7 @@
 
 #define POLICY_MAX_AUDIENCES 16
 
+struct canary_set;
 struct cidr_set;
 struct htpasswd;
 struct jwk_set;
@@ -53,6 +54,7 @@ struct policy_set {
     struct ing_policy *policies;
     size_t n_policies;
     time_t built_at;
+    struct canary_set *canary; /* the routes' canaries (canary_decide.h) */
 };
 
 /* The entry of route id (len bytes, any bytes), or NULL. */
