@@ -14,7 +14,7 @@ struct entry {
     double stamp;
     char *blob;
     size_t len;
-    struct entry *hnext;        /* bucket chain */
+    struct entry *hnext;         /* bucket chain */
     struct entry *older, *newer; /* insertion order */
 };
 

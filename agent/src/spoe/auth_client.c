@@ -20,8 +20,8 @@
 #include "util/xalloc.h"
 #include "version.h"
 
-#define VALUE_KEEP 8192          /* bytes of a captured header value kept */
-#define BODY_MAX   (64 * 1024)   /* answer body bytes read before hanging up */
+#define VALUE_KEEP 8192        /* bytes of a captured header value kept */
+#define BODY_MAX   (64 * 1024) /* answer body bytes read before hanging up */
 
 struct job {
     struct job *next, *prev; /* queue (next only) or active list */

@@ -27,12 +27,12 @@ struct auth_client;
 
 struct auth_call {
     const char *url;
-    const char *method;               /* GET, HEAD or POST (an empty body) */
-    const char *const *headers;       /* "Name: value" lines, no CR/LF */
+    const char *method;         /* GET, HEAD or POST (an empty body) */
+    const char *const *headers; /* "Name: value" lines, no CR/LF */
     size_t n_headers;
-    const char *const *capture;       /* answer headers to keep, by name */
+    const char *const *capture; /* answer headers to keep, by name */
     size_t n_capture;
-    double deadline;                  /* auth_client_now() seconds */
+    double deadline; /* auth_client_now() seconds */
 };
 
 /* One captured header: its first occurrence, trimmed. */
@@ -43,8 +43,8 @@ struct auth_value {
 };
 
 struct auth_result {
-    long status;     /* 0: no HTTP answer, see err */
-    const char *err; /* why there is no answer; NULL with one */
+    long status;                     /* 0: no HTTP answer, see err */
+    const char *err;                 /* why there is no answer; NULL with one */
     const struct auth_value *values; /* n_capture, in the call's order */
 };
 

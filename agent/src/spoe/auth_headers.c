@@ -114,13 +114,14 @@ int auth_header_list_parse(const char *s, char names[][AUTH_HEADER_NAME_MAX + 1]
 
 static int slot_of(const char *item, size_t len, char *err, size_t errlen)
 {
-    char q[72];
     int slot = auth_header_slot_find(item, len);
-    if (slot < 0)
+    if (slot < 0) {
+        char q[72];
         snprintf(err, errlen,
                  "header %s cannot be set on the upstream request (see docs/auth.md for the "
                  "headers HAProxy is configured to set)",
                  shown(item, len, q));
+    }
     return slot;
 }
 

@@ -147,8 +147,9 @@ static void on_answer(void *ud, const struct auth_result *res)
             lens[i] = v->len;
         }
         if (!ok) {
-            warn_limited(p->ea, "external auth %s: a header of its answer is not printable or "
-                                "longer than %d bytes: denied (503)",
+            warn_limited(p->ea,
+                         "external auth %s: a header of its answer is not printable or "
+                         "longer than %d bytes: denied (503)",
                          conf->url, AUTH_HEADER_VALUE_MAX);
             deny(r, 503, NULL, 0);
         } else {

@@ -13,9 +13,21 @@
 
 /* Headers the agent sets itself on the call, or that would confuse it. */
 static const char *const reserved[] = {
-    "host",           "content-length",  "transfer-encoding", "connection",        "te",
-    "upgrade",        "expect",          "keep-alive",        "proxy-connection",  "trailer",
-    "x-original-url", "x-original-method", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto",
+    "host",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "te",
+    "upgrade",
+    "expect",
+    "keep-alive",
+    "proxy-connection",
+    "trailer",
+    "x-original-url",
+    "x-original-method",
+    "x-forwarded-for",
+    "x-forwarded-host",
+    "x-forwarded-proto",
 };
 
 const char *ext_auth_method_name(enum ext_auth_method m)
@@ -26,7 +38,7 @@ const char *ext_auth_method_name(enum ext_auth_method m)
 static const char *shown(const char *s, char out[72])
 {
     size_t i = 0;
-    for (; s[i] && i < 64; i++)
+    for (; i < 64 && s[i]; i++)
         out[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
     if (s[i])
         memcpy(out + i, "...", 3), i += 3;

@@ -160,8 +160,7 @@ static void claims_to_headers(const struct auth_claim_map *map, const struct jwt
     for (size_t i = 0; map && i < map->n; i++) {
         if (jwt_claims_get(claims, map->claim[i], buf, sizeof(buf)) != JWT_CLAIM_OK)
             buf[0] = '\0';
-        spoe_reply_set_str(reply, SPOP_SCOPE_TRANSACTION, auth_header_slots[map->slot[i]].var,
-                           buf);
+        spoe_reply_set_str(reply, SPOP_SCOPE_TRANSACTION, auth_header_slots[map->slot[i]].var, buf);
     }
 }
 
