@@ -160,8 +160,8 @@ class AuthTest(unittest.TestCase):
         self.assertEqual(self.status("broken.example.com", "/", basic("alice", "wonderland")),
                          503)
 
-    def test_unsupported_auth_annotation_denies(self):
-        # External auth is not implemented yet: the route must not be open.
+    def test_unreachable_external_auth_denies(self):
+        # Nothing listens on port 1: external auth fails closed (test_extauth.py has the rest).
         self.assertEqual(self.status("ext.example.com", "/"), 503)
 
     def test_huge_header_is_not_let_through(self):

@@ -19,6 +19,7 @@
 #include "kube/events.h"
 #include "kube/ingress_status.h"
 #include "kube/leader.h"
+#include "spoe/ext_auth.h"
 #include "spoe/policy.h"
 #include "spoe/spoe_server.h"
 #include "util/dns_cache.h"
@@ -35,6 +36,7 @@ struct router {
     struct haproxy_supervisor *sup;
     struct ingress_status *status;
     struct spoe_server *spoe;
+    struct ext_auth *ext_auth; /* spoke.dev/auth-url calls */
     char spoe_addr[4300];
     ev_timer resync;
     struct metrics *metrics;
@@ -235,6 +237,11 @@ struct router *router_new(struct ev_loop *loop, const struct options *opts,
     sc.listen = r->spoe_addr;
     sc.workers = (unsigned)opts->spoe_workers;
     sc.decide = policy_decide;
+    r->ext_auth = ext_auth_new(err, sizeof(err));
+    if (!r->ext_auth) {
+        log_error("router", "external auth: %s", err);
+        goto fail;
+    }
     r->spoe = spoe_server_start(&sc, err, sizeof(err));
     if (!r->spoe) {
         log_error("router", "--spoe-listen %s: %s", r->spoe_addr, err);
@@ -353,6 +360,7 @@ void router_update(struct router *r)
     if (r->spoe) {
         struct policy_set *ps =
             policy_set_build(m, in.ingresses, in.secrets, time(NULL), on_policy_problem, &problems);
+        policy_set_use_ext_auth(ps, r->ext_auth);
         spoe_server_publish(r->spoe, ps, policy_set_release);
     }
     report_problems(r, &problems);
@@ -382,6 +390,7 @@ void router_free(struct router *r)
     reconciler_free(r->rec);
     haproxy_supervisor_stop(r->sup, (double)r->opts->shutdown_grace_seconds);
     spoe_server_stop(r->spoe);
+    ext_auth_free(r->ext_auth); /* after the SPOE server: no decision starts now */
     dns_cache_free(r->dns);
     free_problems(r->problems, r->n_problems);
     free(r);

@@ -22,6 +22,12 @@
  *   spoke.dev/auth-jwt-audience       comma-separated; any one in "aud"
  *   spoke.dev/auth-jwt-leeway         seconds, 0..300 (default 0)
  *   spoke.dev/auth-apikey-header      default "X-API-Key"
+ *   spoke.dev/auth-jwt-claims-to-headers  jwt: "claim:Header,..." (headers
+ *                                     of auth_headers.h)
+ *   spoke.dev/auth-url (and auth-method, auth-request-headers,
+ *                       auth-response-headers, auth-cache-ttl, auth-timeout)
+ *                                     external auth (ext_auth_conf.h);
+ *                                     excludes auth-type
  *   spoke.dev/whitelist-source-range  CIDR list: other sources get 403
  *   spoke.dev/denylist-source-range   CIDR list: these sources get 403
  * An invalid annotation, or a missing or invalid Secret, makes every route
@@ -34,6 +40,8 @@
  *   status    401 | 403 | 503 (int; only with "deny")
  *   www_auth  the WWW-Authenticate value (only with 401 from basic or jwt)
  *   auth_sub  a verified JWT's "sub" (printable ASCII, <= 256 bytes)
+ *   h_*       headers for the upstream request (auth_headers.h): from the
+ *             external auth's answer, or JWT claims
  * A route the model has but no auth annotation covers gets "allow" (it was
  * flagged for SPOE for another reason: canary, whose variable "canary" comes
  * from canary_decide.h). An unknown route id gets deny 503;
@@ -66,6 +74,7 @@
 #define POLICY_ANN_JWT_AUDIENCE    "spoke.dev/auth-jwt-audience"
 #define POLICY_ANN_JWT_LEEWAY      "spoke.dev/auth-jwt-leeway"
 #define POLICY_ANN_APIKEY_HEADER   "spoke.dev/auth-apikey-header"
+#define POLICY_ANN_JWT_CLAIMS_HDRS "spoke.dev/auth-jwt-claims-to-headers"
 #define POLICY_ANN_WHITELIST       "spoke.dev/whitelist-source-range"
 #define POLICY_ANN_DENYLIST        "spoke.dev/denylist-source-range"
 
@@ -90,6 +99,7 @@ enum policy_auth_type {
     POLICY_AUTH_BASIC,
     POLICY_AUTH_JWT,
     POLICY_AUTH_APIKEY,
+    POLICY_AUTH_EXTERNAL, /* spoke.dev/auth-url */
 };
 
 struct policy_set;
@@ -107,6 +117,11 @@ struct policy_set *policy_set_build(const struct routing_model *m, struct store 
                                     struct store *secrets, time_t now, policy_report_fn report,
                                     void *ud);
 
+/* The external auth runtime (ext_auth.h) that routes with auth-url use;
+ * without one they are denied (503). Before publishing the set. */
+struct ext_auth;
+void policy_set_use_ext_auth(struct policy_set *set, struct ext_auth *ea);
+
 /* Frees a set (NULL is fine); the spoe_server_publish release callback. */
 void policy_set_release(void *set);
 
@@ -116,14 +131,15 @@ void policy_decide(void *snapshot, const struct spoe_request *req, struct spoe_r
 
 /* The same decision on a set, for a decider that composes several (canary,
  * auth, ...): false when set is NULL or the message is not "spoke-request"
- * (nothing was set). */
+ * (nothing was set). External auth defers the reply (spoe_reply_defer):
+ * set every other variable before calling this, and none after. */
 bool policy_evaluate(const struct policy_set *set, const struct spoe_request *req,
                      struct spoe_reply *reply);
 
 /* Which routes ask the SPOE is the model's decision (annotations_need_spoe()
  * in model/annotations.h: any spoke.dev/auth-* or source-range annotation);
- * one of those this version does not implement (auth-url, ...) makes the
- * Ingress DENY-ALL 503, never "allow". */
+ * one of those this version does not implement makes the Ingress DENY-ALL
+ * 503, never "allow". */
 
 /* Introspection (tests, logs, admin). */
 size_t policy_set_count(const struct policy_set *set); /* routes with a policy entry */

@@ -17,6 +17,8 @@
 #include "auth/htpasswd.h"
 #include "auth/jwks.h"
 #include "spoe/canary_decide.h"
+#include "spoe/auth_headers.h"
+#include "spoe/ext_auth_conf.h"
 #include "spoe/policy_internal.h"
 #include "util/xalloc.h"
 
@@ -24,10 +26,24 @@
 #define QUOTE_MAX 64
 
 static const char *const all_annotations[] = {
-    POLICY_ANN_AUTH_TYPE,    POLICY_ANN_AUTH_SECRET,     POLICY_ANN_AUTH_REALM,
-    POLICY_ANN_JWKS_SECRET,  POLICY_ANN_JWT_HMAC_SECRET, POLICY_ANN_JWT_ISSUER,
-    POLICY_ANN_JWT_AUDIENCE, POLICY_ANN_JWT_LEEWAY,      POLICY_ANN_APIKEY_HEADER,
-    POLICY_ANN_WHITELIST,    POLICY_ANN_DENYLIST,
+    POLICY_ANN_AUTH_TYPE,
+    POLICY_ANN_AUTH_SECRET,
+    POLICY_ANN_AUTH_REALM,
+    POLICY_ANN_JWKS_SECRET,
+    POLICY_ANN_JWT_HMAC_SECRET,
+    POLICY_ANN_JWT_ISSUER,
+    POLICY_ANN_JWT_AUDIENCE,
+    POLICY_ANN_JWT_LEEWAY,
+    POLICY_ANN_APIKEY_HEADER,
+    POLICY_ANN_WHITELIST,
+    POLICY_ANN_DENYLIST,
+    POLICY_ANN_JWT_CLAIMS_HDRS,
+    EXT_AUTH_ANN_URL,
+    EXT_AUTH_ANN_METHOD,
+    EXT_AUTH_ANN_REQUEST_HEADERS,
+    EXT_AUTH_ANN_RESPONSE_HEADERS,
+    EXT_AUTH_ANN_CACHE_TTL,
+    EXT_AUTH_ANN_TIMEOUT,
 };
 #define N_ANNOTATIONS (sizeof(all_annotations) / sizeof(all_annotations[0]))
 
@@ -385,10 +401,47 @@ struct scoped {
 static const struct scoped scoped_annotations[] = {
     {POLICY_ANN_AUTH_SECRET, POLICY_AUTH_BASIC}, /* or apikey: checked below */
     {POLICY_ANN_AUTH_REALM, POLICY_AUTH_BASIC},  /* or jwt */
-    {POLICY_ANN_JWKS_SECRET, POLICY_AUTH_JWT},   {POLICY_ANN_JWT_HMAC_SECRET, POLICY_AUTH_JWT},
-    {POLICY_ANN_JWT_ISSUER, POLICY_AUTH_JWT},    {POLICY_ANN_JWT_AUDIENCE, POLICY_AUTH_JWT},
-    {POLICY_ANN_JWT_LEEWAY, POLICY_AUTH_JWT},    {POLICY_ANN_APIKEY_HEADER, POLICY_AUTH_APIKEY},
+    {POLICY_ANN_JWKS_SECRET, POLICY_AUTH_JWT},     {POLICY_ANN_JWT_HMAC_SECRET, POLICY_AUTH_JWT},
+    {POLICY_ANN_JWT_ISSUER, POLICY_AUTH_JWT},      {POLICY_ANN_JWT_AUDIENCE, POLICY_AUTH_JWT},
+    {POLICY_ANN_JWT_LEEWAY, POLICY_AUTH_JWT},      {POLICY_ANN_APIKEY_HEADER, POLICY_AUTH_APIKEY},
+    {POLICY_ANN_JWT_CLAIMS_HDRS, POLICY_AUTH_JWT},
 };
+
+/* External auth's own annotations (spoke.dev/auth-url and its settings). */
+static const char *const external_annotations[] = {
+    EXT_AUTH_ANN_METHOD,    EXT_AUTH_ANN_REQUEST_HEADERS, EXT_AUTH_ANN_RESPONSE_HEADERS,
+    EXT_AUTH_ANN_CACHE_TTL, EXT_AUTH_ANN_TIMEOUT,
+};
+#define N_EXTERNAL (sizeof(external_annotations) / sizeof(external_annotations[0]))
+
+static int compile_external(struct compile *c, const char *url)
+{
+    struct ext_auth_annotations in = {.url = url};
+    if (annotation(c, EXT_AUTH_ANN_METHOD, &in.method) < 0 ||
+        annotation(c, EXT_AUTH_ANN_REQUEST_HEADERS, &in.request_headers) < 0 ||
+        annotation(c, EXT_AUTH_ANN_RESPONSE_HEADERS, &in.response_headers) < 0 ||
+        annotation(c, EXT_AUTH_ANN_CACHE_TTL, &in.cache_ttl) < 0 ||
+        annotation(c, EXT_AUTH_ANN_TIMEOUT, &in.timeout) < 0)
+        return -1;
+    char err[MSG_MAX];
+    c->p->ext = xcalloc(1, sizeof(*c->p->ext));
+    if (ext_auth_conf_parse(&in, c->p->ext, err, sizeof(err)) < 0)
+        return fail(c, "%s", err);
+    return 0;
+}
+
+static int compile_claims_to_headers(struct compile *c)
+{
+    const char *v;
+    int r = annotation(c, POLICY_ANN_JWT_CLAIMS_HDRS, &v);
+    if (r <= 0)
+        return r;
+    char err[MSG_MAX];
+    c->p->claims = xcalloc(1, sizeof(*c->p->claims));
+    if (auth_claim_map_parse(v, c->p->claims, err, sizeof(err)) < 0)
+        return fail(c, "%s: %s", POLICY_ANN_JWT_CLAIMS_HDRS, err);
+    return 0;
+}
 
 static bool scoped_fits(const struct scoped *s, enum policy_auth_type t)
 {
@@ -462,8 +515,24 @@ static int compile_auth(struct compile *c)
     char q[QUOTE_MAX + 4];
     struct ing_policy *p = c->p;
     const char *type;
-    if (annotation(c, POLICY_ANN_AUTH_TYPE, &type) < 0)
+    const char *url;
+    if (annotation(c, POLICY_ANN_AUTH_TYPE, &type) < 0 || annotation(c, EXT_AUTH_ANN_URL, &url) < 0)
         return -1;
+    if (url) {
+        /* Its own mechanism: nothing of auth-type applies. */
+        if (type)
+            return fail(c, "%s and %s exclude each other: use one of them", EXT_AUTH_ANN_URL,
+                        POLICY_ANN_AUTH_TYPE);
+        for (size_t i = 0; i < sizeof(scoped_annotations) / sizeof(scoped_annotations[0]); i++)
+            if (c->ann && json_object_get(c->ann, scoped_annotations[i].key))
+                return fail(c, "%s does not apply to %s", scoped_annotations[i].key,
+                            EXT_AUTH_ANN_URL);
+        p->type = POLICY_AUTH_EXTERNAL;
+        return compile_external(c, url);
+    }
+    for (size_t i = 0; i < N_EXTERNAL; i++)
+        if (c->ann && json_object_get(c->ann, external_annotations[i]))
+            return fail(c, "%s is set but %s is not", external_annotations[i], EXT_AUTH_ANN_URL);
     if (!type) {
         for (size_t i = 0; i < sizeof(scoped_annotations) / sizeof(scoped_annotations[0]); i++)
             if (c->ann && json_object_get(c->ann, scoped_annotations[i].key))
@@ -524,7 +593,7 @@ static int compile_auth(struct compile *c)
     if (!jwks == !hmac)
         return fail(c, "%s \"jwt\" needs exactly one of %s and %s", POLICY_ANN_AUTH_TYPE,
                     POLICY_ANN_JWKS_SECRET, POLICY_ANN_JWT_HMAC_SECRET);
-    if (compile_jwt_claims(c) < 0)
+    if (compile_jwt_claims(c) < 0 || compile_claims_to_headers(c) < 0)
         return -1;
     json_t *secret = secret_ref(c, jwks ? POLICY_ANN_JWKS_SECRET : POLICY_ANN_JWT_HMAC_SECRET,
                                 jwks ? jwks : hmac);
@@ -545,6 +614,8 @@ static void ing_policy_clear(struct ing_policy *p)
     free(p->audiences);
     free(p->issuer);
     free(p->apikey_header);
+    free(p->claims);
+    free(p->ext);
     free(p->www_basic);
     free(p->www_bearer);
     free(p->www_bearer_invalid);
@@ -667,6 +738,11 @@ void policy_set_release(void *ptr)
     free(set->routes);
     canary_set_free(set->canary);
     free(set);
+}
+
+void policy_set_use_ext_auth(struct policy_set *set, struct ext_auth *ea)
+{
+    set->ext_auth = ea;
 }
 
 size_t policy_set_count(const struct policy_set *set)

@@ -16,6 +16,8 @@
 #include "auth/htpasswd.h"
 #include "auth/jwt.h"
 #include "spoe/canary_decide.h"
+#include "spoe/auth_headers.h"
+#include "spoe/ext_auth.h"
 #include "spoe/policy_internal.h"
 #include "spoe/spop_varint.h"
 
@@ -70,9 +72,7 @@ static bool read_str(const uint8_t **p, const uint8_t *end, const uint8_t **s, s
     return true;
 }
 
-/* The first header `name` (case-insensitive) of HAProxy's req.hdrs_bin,
- * its value trimmed of blanks: 1 found, 0 absent, -1 malformed before it. */
-static int find_header(const uint8_t *buf, size_t len, const char *name, const uint8_t **val,
+int policy_find_header(const uint8_t *buf, size_t len, const char *name, const uint8_t **val,
                        size_t *vlen)
 {
     const uint8_t *p = buf, *end = buf + len;
@@ -105,7 +105,7 @@ static bool header(const struct spoe_request *req, const char *name, const uint8
     size_t len;
     if (!spoe_request_arg_bin(req, "hdrs", &hdrs, &len))
         return false;
-    if (find_header(hdrs, len, name, val, vlen) != 1)
+    if (policy_find_header(hdrs, len, name, val, vlen) != 1)
         return false;
     return *vlen > 0 && *vlen <= POLICY_HEADER_MAX;
 }
@@ -152,9 +152,23 @@ static bool check_basic(const struct ing_policy *p, const struct spoe_request *r
     return ok;
 }
 
-/* 0 valid (sub set when printable), 1 missing, 2 invalid. */
+/* auth-jwt-claims-to-headers: each mapped header gets its claim, or ""
+ * (removed upstream) when the claim is absent, unprintable or too long. */
+static void claims_to_headers(const struct auth_claim_map *map, const struct jwt_claims *claims,
+                              struct spoe_reply *reply)
+{
+    char buf[AUTH_HEADER_VALUE_MAX + 1];
+    for (size_t i = 0; map && i < map->n; i++) {
+        if (jwt_claims_get(claims, map->claim[i], buf, sizeof(buf)) != JWT_CLAIM_OK)
+            buf[0] = '\0';
+        spoe_reply_set_str(reply, SPOP_SCOPE_TRANSACTION, auth_header_slots[map->slot[i]].var, buf);
+    }
+}
+
+/* 0 valid (sub set when printable, claims-to-headers variables set), 1
+ * missing, 2 invalid. */
 static int check_jwt(const struct ing_policy *p, const struct spoe_request *req,
-                     char sub[POLICY_SUB_MAX + 1])
+                     char sub[POLICY_SUB_MAX + 1], struct spoe_reply *reply)
 {
     const uint8_t *v, *tok;
     size_t n, tl;
@@ -177,6 +191,7 @@ static int check_jwt(const struct ing_policy *p, const struct spoe_request *req,
         return 2;
     if (jwt_claims_get(claims, "sub", sub, POLICY_SUB_MAX + 1) != JWT_CLAIM_OK)
         sub[0] = '\0';
+    claims_to_headers(p->claims, claims, reply);
     jwt_claims_free(claims);
     return 0;
 }
@@ -247,7 +262,7 @@ bool policy_evaluate(const struct policy_set *set, const struct spoe_request *re
         break;
     case POLICY_AUTH_JWT: {
         char sub[POLICY_SUB_MAX + 1];
-        int r = check_jwt(p, req, sub);
+        int r = check_jwt(p, req, sub, reply);
         if (r == 0) {
             allow(reply);
             if (sub[0])
@@ -262,6 +277,9 @@ bool policy_evaluate(const struct policy_set *set, const struct spoe_request *re
             allow(reply);
         else
             deny(reply, 401, NULL);
+        break;
+    case POLICY_AUTH_EXTERNAL: /* may defer the reply: nothing may follow */
+        ext_auth_decide(set->ext_auth, p->ext, e->id, strlen(e->id), req, reply);
         break;
     default:
         deny(reply, 503, NULL);

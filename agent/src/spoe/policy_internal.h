@@ -20,7 +20,10 @@
 #define POLICY_MAX_AUDIENCES 16
 
 struct canary_set;
+struct auth_claim_map;
 struct cidr_set;
+struct ext_auth;
+struct ext_auth_conf;
 struct htpasswd;
 struct jwk_set;
 struct apikey_set;
@@ -41,6 +44,8 @@ struct ing_policy {
     int64_t leeway;
     struct apikey_set *apikeys; /* apikey */
     char *apikey_header;
+    struct auth_claim_map *claims; /* jwt: auth-jwt-claims-to-headers, or NULL */
+    struct ext_auth_conf *ext;     /* external (auth-url) */
 };
 
 struct route_entry {
@@ -55,10 +60,16 @@ struct policy_set {
     size_t n_policies;
     time_t built_at;
     struct canary_set *canary; /* the routes' canaries (canary_decide.h) */
+    struct ext_auth *ext_auth; /* policy_set_use_ext_auth; NULL: external auth denies */
 };
 
 /* The entry of route id (len bytes, any bytes), or NULL. */
 const struct route_entry *policy_find_route(const struct policy_set *set, const char *id,
                                             size_t len);
+
+/* The first header `name` (case-insensitive) of HAProxy's req.hdrs_bin,
+ * its value trimmed of blanks: 1 found, 0 absent, -1 malformed before it. */
+int policy_find_header(const uint8_t *buf, size_t len, const char *name, const uint8_t **val,
+                       size_t *vlen);
 
 #endif
