@@ -15,6 +15,7 @@
 
 #include "spoe/auth_cache.h"
 #include "spoe/auth_client.h"
+#include "spoe/hdrs_bin.h"
 #include "spoe/policy.h"
 #include "spoe/policy_internal.h"
 #include "util/log.h"
@@ -215,7 +216,7 @@ static bool req_header(const struct spoe_request *req, const char *name, const u
     const uint8_t *hdrs;
     size_t len;
     return spoe_request_arg_bin(req, "hdrs", &hdrs, &len) &&
-           policy_find_header(hdrs, len, name, v, n) == 1 && line_safe(*v, *n);
+           hdrs_find(hdrs, len, name, v, n) == 1 && line_safe(*v, *n);
 }
 
 static char *line(const char *name, const void *value, size_t n)

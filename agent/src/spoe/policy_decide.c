@@ -18,13 +18,12 @@
 #include "spoe/canary_decide.h"
 #include "spoe/auth_headers.h"
 #include "spoe/ext_auth.h"
+#include "spoe/hdrs_bin.h"
 #include "spoe/policy_internal.h"
-#include "spoe/spop_varint.h"
 
 /* The longest Basic credentials token looked at: the base64 of the longest
  * user, ':' and the longest password htpasswd accepts, rounded up. */
 #define BASIC_TOKEN_MAX 2048
-#define MAX_HEADERS     1024 /* entries of hdrs_bin scanned */
 
 /* ---- replies ------------------------------------------------------------------ */
 
@@ -43,59 +42,6 @@ static void deny(struct spoe_reply *r, int status, const char *www_auth)
 
 /* ---- headers ------------------------------------------------------------------ */
 
-static int lower(int ch)
-{
-    return ch >= 'A' && ch <= 'Z' ? ch + ('a' - 'A') : ch;
-}
-
-static bool name_eq(const uint8_t *p, size_t n, const char *name)
-{
-    size_t l = strlen(name);
-    if (n != l)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (lower(p[i]) != lower((unsigned char)name[i]))
-            return false;
-    return true;
-}
-
-/* One length-prefixed string of hdrs_bin; false when truncated. */
-static bool read_str(const uint8_t **p, const uint8_t *end, const uint8_t **s, size_t *n)
-{
-    uint64_t len;
-    size_t used = spop_varint_decode(*p, (size_t)(end - *p), &len);
-    if (used == 0 || len > (uint64_t)(end - *p - (ptrdiff_t)used))
-        return false;
-    *s = *p + used;
-    *n = (size_t)len;
-    *p = *s + len;
-    return true;
-}
-
-int policy_find_header(const uint8_t *buf, size_t len, const char *name, const uint8_t **val,
-                       size_t *vlen)
-{
-    const uint8_t *p = buf, *end = buf + len;
-    for (unsigned i = 0; i < MAX_HEADERS && p < end; i++) {
-        const uint8_t *n, *v;
-        size_t nl, vl;
-        if (!read_str(&p, end, &n, &nl) || !read_str(&p, end, &v, &vl))
-            return -1;
-        if (nl == 0) /* the end marker: two empty strings */
-            return 0;
-        if (name_eq(n, nl, name)) {
-            while (vl && (*v == ' ' || *v == '\t'))
-                v++, vl--;
-            while (vl && (v[vl - 1] == ' ' || v[vl - 1] == '\t'))
-                vl--;
-            *val = v;
-            *vlen = vl;
-            return 1;
-        }
-    }
-    return p < end ? -1 : 0;
-}
-
 /* The header from the request's "hdrs" argument; false when absent, empty,
  * oversized or the list is malformed (all of which mean "no credentials"). */
 static bool header(const struct spoe_request *req, const char *name, const uint8_t **val,
@@ -105,7 +51,7 @@ static bool header(const struct spoe_request *req, const char *name, const uint8
     size_t len;
     if (!spoe_request_arg_bin(req, "hdrs", &hdrs, &len))
         return false;
-    if (policy_find_header(hdrs, len, name, val, vlen) != 1)
+    if (hdrs_find(hdrs, len, name, val, vlen) != 1)
         return false;
     return *vlen > 0 && *vlen <= POLICY_HEADER_MAX;
 }
@@ -116,7 +62,7 @@ static bool credentials(const uint8_t *v, size_t n, const char *scheme, const ui
                         size_t *tlen)
 {
     size_t sl = strlen(scheme);
-    if (n <= sl || !name_eq(v, sl, scheme) || v[sl] != ' ')
+    if (n <= sl || !hdrs_name_eq(v, sl, scheme) || v[sl] != ' ')
         return false;
     size_t i = sl;
     while (i < n && v[i] == ' ')
@@ -176,7 +122,7 @@ static int check_jwt(const struct ing_policy *p, const struct spoe_request *req,
     if (!header(req, "authorization", &v, &n))
         return 1;
     if (!credentials(v, n, "bearer", &tok, &tl))
-        return name_eq(v, n < 6 ? n : 6, "bearer") ? 2 : 1;
+        return hdrs_name_eq(v, n < 6 ? n : 6, "bearer") ? 2 : 1;
     if (tl > JWT_MAX_TOKEN)
         return 2;
     struct jwt_options o = {

@@ -67,9 +67,4 @@ struct policy_set {
 const struct route_entry *policy_find_route(const struct policy_set *set, const char *id,
                                             size_t len);
 
-/* The first header `name` (case-insensitive) of HAProxy's req.hdrs_bin,
- * its value trimmed of blanks: 1 found, 0 absent, -1 malformed before it. */
-int policy_find_header(const uint8_t *buf, size_t len, const char *name, const uint8_t **val,
-                       size_t *vlen);
-
 #endif
