@@ -444,17 +444,8 @@ static void pem_serial(const char *pem, char *out, size_t size)
 
 /* ---- an HAProxy with a crt-list --------------------------------------------- */
 
-static const char cfg_text[] =
-    "global\n"
-    "    stats socket @DIR@/admin.sock mode 600 level admin\n"
-    "    stats timeout 1m\n"
-    "    ssl-default-bind-options ssl-min-ver TLSv1.2\n"
-    "defaults\n"
-    "    mode http\n"
-    "    timeout client 10s\n"
-    "    timeout connect 5s\n"
-    "    timeout server 10s\n"
-    "frontend fe\n"
+static const char cfg_text[] = HX_CFG_GLOBAL
+    "    ssl-default-bind-options ssl-min-ver TLSv1.2\n" HX_CFG_DEFAULTS "frontend fe\n"
     "    bind 127.0.0.1:@PORT@ ssl crt @DIR@/certs/default.pem crt-list @DIR@/certs.list\n"
     "    http-request return status 200 content-type text/plain string ok\n";
 
