@@ -32,25 +32,11 @@
 #include "haproxy/pem_check.h"
 #include "haproxy/runtime_api.h"
 #include "haproxy_fixture.h"
+#include "scratch.h"
 #include "util/strbuf.h"
 #include "test.h"
 
 /* ---- material made with the openssl command ------------------------------ */
-
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int sh(const char *fmt, ...)
-{
-    char cmd[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof(cmd), fmt, ap);
-    va_end(ap);
-    int rc = system(cmd);
-    if (rc != 0)
-        printf("# command failed (%d): %s\n", rc, cmd);
-    return rc;
-}
 
 /* DIR/NAME.crt and DIR/NAME.key: a self-signed EC certificate for cn. */
 static int make_self_signed(const char *dir, const char *name, const char *cn)
