@@ -6,11 +6,13 @@
  * binary of its own. fake_kube_start() makes the loop, starts the server
  * with the test's handler and connects a kube_http client to it;
  * fake_kube_stop() undoes it. fake_respond_json() and fake_respond_status()
- * answer the way the API server does: an object, or a Status with a reason.
+ * answer the way the API server does: an object, or a Status with a reason;
+ * fake_kube_fault() plays a server that hangs or fails every request.
  */
 #ifndef SPOKE_TEST_FAKE_KUBE_API_H
 #define SPOKE_TEST_FAKE_KUBE_API_H
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +72,20 @@ static inline void fake_respond_status(struct fake_conn *c, int code, const char
              "{\"kind\":\"Status\",\"status\":\"Failure\",\"reason\":\"%s\",\"code\":%d}", reason,
              code);
     fake_respond(c, code, NULL, body);
+}
+
+/* A handler's first step when its test can make the server misbehave: hang
+ * answers nothing, fail_status (not 0) answers everything with that Status.
+ * true when the request is dealt with. */
+static inline bool fake_kube_fault(struct fake_conn *c, bool hang, int fail_status)
+{
+    if (hang)
+        return true;
+    if (fail_status) {
+        fake_respond_status(c, fail_status, "InternalError");
+        return true;
+    }
+    return false;
 }
 
 #endif

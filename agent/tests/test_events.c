@@ -29,12 +29,8 @@ static time_t fake_now(void *ud)
 static void handler(void *ud, struct fake_conn *c, const struct fake_request *req)
 {
     struct api *a = ud;
-    if (a->hang)
+    if (fake_kube_fault(c, a->hang, a->fail_status))
         return;
-    if (a->fail_status) {
-        fake_respond_status(c, a->fail_status, "InternalError");
-        return;
-    }
     size_t plen = strlen(EVENTS_PATH);
     if (strcmp(req->method, "POST") == 0 && strcmp(req->target, EVENTS_PATH) == 0) {
         a->posts++;

@@ -111,12 +111,8 @@ static void put_lease(struct api *a, const char *holder, long duration)
 static void handler(void *ud, struct fake_conn *c, const struct fake_request *req)
 {
     struct api *a = ud;
-    if (a->hang)
+    if (fake_kube_fault(c, a->hang, a->fail_status))
         return;
-    if (a->fail_status) {
-        fake_respond_status(c, a->fail_status, "InternalError");
-        return;
-    }
     bool one = strcmp(req->target, LEASE_PATH) == 0;
     if (strcmp(req->method, "GET") == 0 && one) {
         a->gets++;
