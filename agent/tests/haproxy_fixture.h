@@ -370,9 +370,9 @@ static inline const char *hx_http_get(int port, const char *path)
     }
     close(fd);
     resp[got] = '\0';
-    const char *start = strstr(resp, "\r\n\r\n");
-    if (strncmp(resp, "HTTP/1.", 7) == 0 && strncmp(resp + 8, " 200 ", 5) == 0 && start)
-        snprintf(body, sizeof(body), "%s", start + 4);
+    const char *end_of_head = strstr(resp, "\r\n\r\n");
+    if (strncmp(resp, "HTTP/1.", 7) == 0 && strncmp(resp + 8, " 200 ", 5) == 0 && end_of_head)
+        snprintf(body, sizeof(body), "%s", end_of_head + 4);
     return body;
 }
 
