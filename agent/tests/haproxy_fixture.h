@@ -7,6 +7,13 @@
  * test process dies: PR_SET_PDEATHSIG, and at exit), and waits for its
  * stats socket by polling with a deadline. hx_kill() + hx_run() restart it
  * from the same files, as a crash and a supervisor would.
+ *
+ * HX_CFG_GLOBAL and HX_CFG_DEFAULTS start a test's configuration (the stats
+ * socket where hx_run() looks for it); hx_start_map_frontend() runs the
+ * frontend the runtime API and map tests share, answering with map lookups.
+ * Around it: hx_run_until() runs a libev loop until a flag is set or a
+ * deadline passes, hx_client() makes a runtime API client for the stats
+ * socket, and hx_http_get() sends one plain HTTP/1.0 GET to a frontend.
  */
 #ifndef SPOKE_TEST_HAPROXY_FIXTURE_H
 #define SPOKE_TEST_HAPROXY_FIXTURE_H
@@ -21,6 +28,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -31,6 +39,21 @@
 #include <ev.h>
 
 #include "haproxy/runtime_api.h"
+
+/* The "global" section's first lines (the stats socket at DIR/admin.sock,
+ * h->sock) and a "defaults" section (HTTP, 5-10 s timeouts): a test's
+ * configuration is HX_CFG_GLOBAL, its own global lines, HX_CFG_DEFAULTS,
+ * then its sections. */
+#define HX_CFG_GLOBAL                                                                              \
+    "global\n"                                                                                     \
+    "    stats socket @DIR@/admin.sock mode 600 level admin\n"                                     \
+    "    stats timeout 1m\n"
+#define HX_CFG_DEFAULTS                                                                            \
+    "defaults\n"                                                                                   \
+    "    mode http\n"                                                                              \
+    "    timeout client 10s\n"                                                                     \
+    "    timeout connect 5s\n"                                                                     \
+    "    timeout server 10s\n"
 
 struct hx {
     char dir[PATH_MAX]; /* private directory, absolute */
@@ -106,14 +129,22 @@ static inline int hx_free_tcp_port(void)
     return port;
 }
 
+/* A unix socket address for path; -1 if the path is too long for one. */
+static inline int hx_unix_address(struct sockaddr_un *a, const char *path)
+{
+    memset(a, 0, sizeof(*a));
+    a->sun_family = AF_UNIX;
+    if (strlen(path) >= sizeof(a->sun_path))
+        return -1;
+    memcpy(a->sun_path, path, strlen(path) + 1);
+    return 0;
+}
+
 static inline int hx_unix_connectable(const char *path)
 {
     struct sockaddr_un a;
-    memset(&a, 0, sizeof(a));
-    a.sun_family = AF_UNIX;
-    if (strlen(path) >= sizeof(a.sun_path))
+    if (hx_unix_address(&a, path) < 0)
         return 0;
-    memcpy(a.sun_path, path, strlen(path) + 1);
     int fd = socket(AF_UNIX, SOCK_STREAM, 0);
     int ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
     if (fd >= 0)
@@ -223,6 +254,40 @@ static inline int hx_start(struct hx *h, const char *cfg_text)
     return rc < 0 ? -1 : hx_run(h);
 }
 
+/* hx_init() + hx_start() with a frontend on 127.0.0.1:port that answers
+ * every request with a map lookup in its body: DIR/exact.map (map_str) for
+ * paths under /exact/, else DIR/routes.map (map_beg), "none" when nothing
+ * matches. The maps start as "/ root", "/old old" and "/exact/one 1".
+ * frontend_extra lines go first in the frontend (files they name must be
+ * written into h->dir between hx_init() and this, so pass an initialised h),
+ * sections_extra after it; "" for none. */
+static inline int hx_start_map_frontend(struct hx *h, int port, const char *frontend_extra,
+                                        const char *sections_extra)
+{
+    char routes[PATH_MAX + 32], exact[PATH_MAX + 32];
+    snprintf(routes, sizeof(routes), "%s/routes.map", h->dir);
+    snprintf(exact, sizeof(exact), "%s/exact.map", h->dir);
+    const char *routes_text = "/ root\n/old old\n", *exact_text = "/exact/one 1\n";
+    if (hx_write_file(routes, routes_text, strlen(routes_text)) < 0 ||
+        hx_write_file(exact, exact_text, strlen(exact_text)) < 0)
+        return -1;
+    char cfg[4096];
+    int n = snprintf(cfg, sizeof(cfg),
+                     HX_CFG_GLOBAL HX_CFG_DEFAULTS
+                     "frontend fe\n"
+                     "    bind 127.0.0.1:%d\n"
+                     "%s"
+                     "    http-request return status 200 content-type text/plain lf-string "
+                     "\"%%[path,map_str(@DIR@/exact.map,none)]\" if { path_beg /exact/ }\n"
+                     "    http-request return status 200 content-type text/plain lf-string "
+                     "\"%%[path,map_beg(@DIR@/routes.map,none)]\"\n"
+                     "%s",
+                     port, frontend_extra, sections_extra);
+    if (n < 0 || (size_t)n >= sizeof(cfg))
+        return -1;
+    return hx_start(h, cfg);
+}
+
 static inline int hx_rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
     (void)sb;
@@ -274,6 +339,41 @@ static inline struct runtime_api *hx_client(struct ev_loop *loop, const char *ad
     if (!api)
         printf("# runtime_api_new: %s\n", err);
     return api;
+}
+
+/* GETs path from an HTTP frontend on 127.0.0.1:port (HTTP/1.0, 5 s socket
+ * timeouts); returns the body of a 200 (a static buffer, overwritten by the
+ * next call), or "(error)" for anything else. */
+static inline const char *hx_http_get(int port, const char *path)
+{
+    static char body[4096];
+    char resp[8192];
+    snprintf(body, sizeof(body), "(error)");
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        return body;
+    struct timeval tv = {5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    size_t got = 0;
+    if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0) {
+        char req[1024];
+        int n = snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: test\r\n\r\n", path);
+        if (write(fd, req, (size_t)n) == n) {
+            ssize_t r;
+            while (got < sizeof(resp) - 1 && (r = read(fd, resp + got, sizeof(resp) - 1 - got)) > 0)
+                got += (size_t)r;
+        }
+    }
+    close(fd);
+    resp[got] = '\0';
+    const char *end_of_head = strstr(resp, "\r\n\r\n");
+    if (strncmp(resp, "HTTP/1.", 7) == 0 && strncmp(resp + 8, " 200 ", 5) == 0 && end_of_head)
+        snprintf(body, sizeof(body), "%s", end_of_head + 4);
+    return body;
 }
 
 #endif

@@ -12,47 +12,15 @@
 #include "auth/md5crypt.h"
 #include "test.h"
 
-static char tmpdir[256];
-
-static void remove_tmpdir(void)
-{
-    rmdir(tmpdir);
-}
-
-/* A private scratch directory, made on first use, removed at exit. */
-static const char *scratch(void)
-{
-    if (!tmpdir[0]) {
-        const char *base = getenv("TMPDIR");
-        snprintf(tmpdir, sizeof(tmpdir), "%s/htpw-XXXXXX", base && *base ? base : "/tmp");
-        if (!mkdtemp(tmpdir)) {
-            perror("mkdtemp");
-            exit(1);
-        }
-        atexit(remove_tmpdir);
-    }
-    return tmpdir;
-}
-
-/* Runs a shell command, returns its first output line (no newline) or "". */
-static void run(const char *cmd, char *out, size_t cap)
-{
-    out[0] = '\0';
-    FILE *p = popen(cmd, "r");
-    if (!p)
-        return;
-    if (!fgets(out, (int)cap, p))
-        out[0] = '\0';
-    out[strcspn(out, "\r\n")] = '\0';
-    pclose(p);
-}
+#define SCRATCH_PREFIX "htpw"
+#include "scratch.h"
 
 /* Hashes password with a command reading it from a file (so any byte but a
  * newline is fine): fmt has one %s for the file name. */
 static void hash_with(const char *fmt, const char *password, char *out, size_t cap)
 {
-    char file[300], cmd[800];
-    snprintf(file, sizeof(file), "%s/pw", scratch());
+    const char *file = scratch_path("pw");
+    char cmd[800];
     FILE *f = fopen(file, "w");
     if (!f) {
         out[0] = '\0';
@@ -61,7 +29,7 @@ static void hash_with(const char *fmt, const char *password, char *out, size_t c
     fprintf(f, "%s\n", password);
     fclose(f);
     snprintf(cmd, sizeof(cmd), fmt, file);
-    run(cmd, out, cap);
+    run_line(out, cap, cmd);
     unlink(file);
 }
 

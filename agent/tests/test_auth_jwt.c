@@ -22,73 +22,10 @@
 #include "auth/jwt.h"
 #include "test.h"
 
+#define SCRATCH_PREFIX "jwt"
+#include "scratch.h"
+
 #define NOW 1700000000LL
-
-static char tmpdir[256];
-
-static void remove_tmpdir(void)
-{
-    if (tmpdir[0]) {
-        char cmd[300];
-        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-        if (system(cmd) != 0)
-            fprintf(stderr, "could not remove %s\n", tmpdir);
-    }
-}
-
-/* path of name in a scratch directory made on first use, removed at exit */
-static const char *path(const char *name)
-{
-    static __thread char buf[8][320];
-    static __thread int next;
-    if (!tmpdir[0]) {
-        const char *base = getenv("TMPDIR");
-        snprintf(tmpdir, sizeof(tmpdir), "%s/jwt-XXXXXX", base && *base ? base : "/tmp");
-        if (!mkdtemp(tmpdir)) {
-            perror("mkdtemp");
-            exit(1);
-        }
-        atexit(remove_tmpdir);
-    }
-    char *p = buf[next++ % 8];
-    snprintf(p, 320, "%s/%s", tmpdir, name);
-    return p;
-}
-
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-    char cmd[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof(cmd), fmt, ap);
-    va_end(ap);
-    int rc = system(cmd);
-    if (rc != 0)
-        printf("# command failed (%d): %s\n", rc, cmd);
-    return rc;
-}
-
-static unsigned char *slurp(const char *file, size_t *len)
-{
-    FILE *f = fopen(file, "rb");
-    if (!f)
-        return NULL;
-    unsigned char *buf = malloc(1 << 20);
-    *len = fread(buf, 1, (1 << 20) - 1, f);
-    buf[*len] = '\0';
-    fclose(f);
-    return buf;
-}
-
-static void spit(const char *file, const void *data, size_t len)
-{
-    FILE *f = fopen(file, "wb");
-    if (f) {
-        fwrite(data, 1, len, f);
-        fclose(f);
-    }
-}
 
 /* Keys made once with the CLI. */
 static int keys_ready;
@@ -99,32 +36,36 @@ static void make_keys(void)
         return;
     keys_ready = 1;
     sh("openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out %s 2>/dev/null",
-       path("rsa.key"));
-    sh("openssl pkey -in %s -pubout -out %s", path("rsa.key"), path("rsa.pub"));
+       scratch_path("rsa.key"));
+    sh("openssl pkey -in %s -pubout -out %s", scratch_path("rsa.key"), scratch_path("rsa.pub"));
     sh("openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out %s 2>/dev/null",
-       path("rsa2.key"));
-    sh("openssl pkey -in %s -pubout -out %s", path("rsa2.key"), path("rsa2.pub"));
+       scratch_path("rsa2.key"));
+    sh("openssl pkey -in %s -pubout -out %s", scratch_path("rsa2.key"), scratch_path("rsa2.pub"));
     sh("openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:1024 -out %s 2>/dev/null",
-       path("rsa1024.key"));
-    sh("openssl pkey -in %s -pubout -out %s", path("rsa1024.key"), path("rsa1024.pub"));
-    sh("openssl rsa -in %s -RSAPublicKey_out -out %s 2>/dev/null", path("rsa.key"),
-       path("rsa.pkcs1"));
+       scratch_path("rsa1024.key"));
+    sh("openssl pkey -in %s -pubout -out %s", scratch_path("rsa1024.key"),
+       scratch_path("rsa1024.pub"));
+    sh("openssl rsa -in %s -RSAPublicKey_out -out %s 2>/dev/null", scratch_path("rsa.key"),
+       scratch_path("rsa.pkcs1"));
     sh("openssl req -x509 -new -key %s -subj /CN=jwt-test -days 2 -out %s 2>/dev/null",
-       path("rsa.key"), path("rsa.crt"));
-    sh("openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out %s", path("ec256.key"));
-    sh("openssl pkey -in %s -pubout -out %s", path("ec256.key"), path("ec256.pub"));
-    sh("openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-384 -out %s", path("ec384.key"));
-    sh("openssl pkey -in %s -pubout -out %s", path("ec384.key"), path("ec384.pub"));
-    sh("openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-521 -out %s", path("ec521.key"));
-    sh("openssl pkey -in %s -pubout -out %s", path("ec521.key"), path("ec521.pub"));
-    sh("openssl genpkey -algorithm ED25519 -out %s", path("ed.key"));
-    sh("openssl pkey -in %s -pubout -out %s", path("ed.key"), path("ed.pub"));
+       scratch_path("rsa.key"), scratch_path("rsa.crt"));
+    sh("openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out %s",
+       scratch_path("ec256.key"));
+    sh("openssl pkey -in %s -pubout -out %s", scratch_path("ec256.key"), scratch_path("ec256.pub"));
+    sh("openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-384 -out %s",
+       scratch_path("ec384.key"));
+    sh("openssl pkey -in %s -pubout -out %s", scratch_path("ec384.key"), scratch_path("ec384.pub"));
+    sh("openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-521 -out %s",
+       scratch_path("ec521.key"));
+    sh("openssl pkey -in %s -pubout -out %s", scratch_path("ec521.key"), scratch_path("ec521.pub"));
+    sh("openssl genpkey -algorithm ED25519 -out %s", scratch_path("ed.key"));
+    sh("openssl pkey -in %s -pubout -out %s", scratch_path("ed.key"), scratch_path("ed.pub"));
 }
 
 static EVP_PKEY *load_private(const char *name)
 {
     make_keys();
-    FILE *f = fopen(path(name), "r");
+    FILE *f = fopen(scratch_path(name), "r");
     if (!f)
         return NULL;
     EVP_PKEY *k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
@@ -137,7 +78,7 @@ static struct jwk_set *pem_set(const char *name)
     make_keys();
     size_t len = 0;
     char err[256] = "";
-    unsigned char *pem = slurp(path(name), &len);
+    unsigned char *pem = (unsigned char *)slurp(scratch_path(name), &len);
     struct jwk_set *s = pem ? jwks_parse((const char *)pem, len, err, sizeof(err)) : NULL;
     if (!s)
         printf("# %s: %s\n", name, err);
@@ -157,7 +98,7 @@ static char *b64(const void *p, size_t n)
 static char *jwk_of(const char *pubfile, const char *kid, const char *extra)
 {
     make_keys();
-    FILE *f = fopen(path(pubfile), "r");
+    FILE *f = fopen(scratch_path(pubfile), "r");
     EVP_PKEY *k = f ? PEM_read_PUBKEY(f, NULL, NULL, NULL) : NULL;
     if (f)
         fclose(f);
@@ -230,19 +171,19 @@ static size_t sign(const struct signer *s, const char *input, unsigned char *sig
     unsigned char der[1024];
     size_t derlen = 0;
     if (s->how == CLI || s->how == CLI_HMAC) {
-        spit(path("input"), input, n);
+        spit(scratch_path("input"), input, n);
         if (s->how == CLI_HMAC) {
             char hex[300] = "";
             for (size_t i = 0; i < s->secret_len; i++)
                 sprintf(hex + 2 * i, "%02x", ((const unsigned char *)s->secret)[i]);
             sh("openssl dgst -%s -mac HMAC -macopt hexkey:%s -binary -out %s %s", s->md, hex,
-               path("sig"), path("input"));
+               scratch_path("sig"), scratch_path("input"));
         } else {
             sh("openssl dgst -%s %s -sign %s -out %s %s", s->md,
                s->pss ? "-sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:digest" : "",
-               path(s->keyfile), path("sig"), path("input"));
+               scratch_path(s->keyfile), scratch_path("sig"), scratch_path("input"));
         }
-        unsigned char *b = slurp(path("sig"), &derlen);
+        unsigned char *b = (unsigned char *)slurp(scratch_path("sig"), &derlen);
         if (!b)
             return 0;
         memcpy(der, b, derlen < sizeof(der) ? derlen : sizeof(der));
@@ -412,7 +353,7 @@ static void test_signed_with_evp(void)
     /* A key made in-test, published as a JWKS built from its parameters. */
     EVP_PKEY *fresh = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
     CHECK(fresh != NULL);
-    FILE *f = fopen(path("fresh.pub"), "w");
+    FILE *f = fopen(scratch_path("fresh.pub"), "w");
     PEM_write_PUBKEY(f, fresh);
     fclose(f);
     char *jwk = jwk_of("fresh.pub", "fresh", ",\"use\":\"sig\",\"alg\":\"ES256\"");
@@ -506,7 +447,7 @@ static void test_algorithm_confusion(void)
     struct jwt_options o = opts();
     make_keys();
     size_t publen = 0;
-    unsigned char *pub = slurp(path("rsa.pub"), &publen);
+    unsigned char *pub = (unsigned char *)slurp(scratch_path("rsa.pub"), &publen);
     CHECK(pub != NULL);
     /* The classic attack: HS256 keyed with the public key's PEM text. */
     struct signer forged = {
@@ -518,7 +459,7 @@ static void test_algorithm_confusion(void)
     /* ... and keyed with the DER of the key, or the JWKS's n. */
     unsigned char der[2048];
     unsigned char *dp = der;
-    FILE *f = fopen(path("rsa.pub"), "r");
+    FILE *f = fopen(scratch_path("rsa.pub"), "r");
     EVP_PKEY *k = PEM_read_PUBKEY(f, NULL, NULL, NULL);
     fclose(f);
     int derlen = i2d_PUBKEY(k, &dp);
@@ -613,8 +554,8 @@ static void test_jwks_and_kid(void)
     jwks_free(set);
     /* Several PEM keys in one secret. */
     make_keys();
-    sh("cat %s %s %s %s > %s", path("rsa.pub"), path("ec256.pub"), path("rsa.crt"),
-       path("ec384.pub"), path("bundle.pem"));
+    sh("cat %s %s %s %s > %s", scratch_path("rsa.pub"), scratch_path("ec256.pub"),
+       scratch_path("rsa.crt"), scratch_path("ec384.pub"), scratch_path("bundle.pem"));
     set = pem_set("bundle.pem");
     CHECK(set && jwks_count(set) == 4);
     EXPECT(token("{\"alg\":\"ES256\"}", payload_ok, &es), set, &o, JWT_OK);
@@ -708,16 +649,16 @@ static void test_key_errors(void)
     free(one);
 
     size_t len = 0;
-    char *priv = (char *)slurp(path("rsa.key"), &len);
+    char *priv = (char *)slurp(scratch_path("rsa.key"), &len);
     expect_key_error(priv, len, "is a private key");
     free(priv);
-    char *small = (char *)slurp(path("rsa1024.pub"), &len);
+    char *small = (char *)slurp(scratch_path("rsa1024.pub"), &len);
     expect_key_error(small, len, "PEM block 1 (PUBLIC KEY): RSA key size outside");
     free(small);
-    char *ed = (char *)slurp(path("ed.pub"), &len);
+    char *ed = (char *)slurp(scratch_path("ed.pub"), &len);
     expect_key_error(ed, len, "unsupported key type");
     free(ed);
-    char *p521 = (char *)slurp(path("ec521.pub"), &len);
+    char *p521 = (char *)slurp(scratch_path("ec521.pub"), &len);
     expect_key_error(p521, len, "unsupported EC curve");
     free(p521);
     KEY_ERROR("", "no PEM public key");
@@ -726,7 +667,7 @@ static void test_key_errors(void)
     KEY_ERROR("-----BEGIN PUBLIC KEY-----\nMIIB\n", "malformed");
     KEY_ERROR("-----BEGIN FOO-----\nAAAA\n-----END FOO-----\n", "unsupported type");
     /* A good key followed by a broken block fails as a whole, naming block 2. */
-    char *good = (char *)slurp(path("ec256.pub"), &len);
+    char *good = (char *)slurp(scratch_path("ec256.pub"), &len);
     char *two = malloc(len + 200);
     snprintf(two, len + 200, "%s-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n",
              good);

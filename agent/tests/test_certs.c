@@ -32,25 +32,11 @@
 #include "haproxy/pem_check.h"
 #include "haproxy/runtime_api.h"
 #include "haproxy_fixture.h"
+#include "scratch.h"
 #include "util/strbuf.h"
 #include "test.h"
 
 /* ---- material made with the openssl command ------------------------------ */
-
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int sh(const char *fmt, ...)
-{
-    char cmd[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof(cmd), fmt, ap);
-    va_end(ap);
-    int rc = system(cmd);
-    if (rc != 0)
-        printf("# command failed (%d): %s\n", rc, cmd);
-    return rc;
-}
 
 /* DIR/NAME.crt and DIR/NAME.key: a self-signed EC certificate for cn. */
 static int make_self_signed(const char *dir, const char *name, const char *cn)
@@ -444,17 +430,8 @@ static void pem_serial(const char *pem, char *out, size_t size)
 
 /* ---- an HAProxy with a crt-list --------------------------------------------- */
 
-static const char cfg_text[] =
-    "global\n"
-    "    stats socket @DIR@/admin.sock mode 600 level admin\n"
-    "    stats timeout 1m\n"
-    "    ssl-default-bind-options ssl-min-ver TLSv1.2\n"
-    "defaults\n"
-    "    mode http\n"
-    "    timeout client 10s\n"
-    "    timeout connect 5s\n"
-    "    timeout server 10s\n"
-    "frontend fe\n"
+static const char cfg_text[] = HX_CFG_GLOBAL
+    "    ssl-default-bind-options ssl-min-ver TLSv1.2\n" HX_CFG_DEFAULTS "frontend fe\n"
     "    bind 127.0.0.1:@PORT@ ssl crt @DIR@/certs/default.pem crt-list @DIR@/certs.list\n"
     "    http-request return status 200 content-type text/plain string ok\n";
 

@@ -3,25 +3,20 @@
  * while a request is in flight, the 10-minute window, a 404 on PATCH creating
  * the Event again, the per-object rate limit, message sanitising, cluster-
  * scoped and invalid objects, and freeing with requests in flight. */
-#include <curl/curl.h>
 #include <jansson.h>
 #include <stdlib.h>
 
-#include "fake_http_server.h"
+#include "fake_kube_api.h"
 #include "kube/events.h"
 #include "test.h"
 
 #define EVENTS_PATH "/api/v1/namespaces/ns/events"
 
 struct api {
-    struct ev_loop *loop;
-    struct fake_server srv;
-    struct kube_config cfg;
-    char url[64];
-    struct kube_http *http;
-    json_t *events;  /* name -> Event, what the server holds */
-    bool hang;       /* answer nothing */
-    int fail_status; /* answer everything with this (0 = behave) */
+    struct fake_kube k; /* the API server and the client */
+    json_t *events;     /* name -> Event, what the server holds */
+    bool hang;          /* answer nothing */
+    int fail_status;    /* answer everything with this (0 = behave) */
     int posts, patches, not_found;
     time_t now; /* the recorder's clock */
 };
@@ -31,31 +26,11 @@ static time_t fake_now(void *ud)
     return ((struct api *)ud)->now;
 }
 
-static void respond_json(struct fake_conn *c, int status, const json_t *obj)
-{
-    char *text = json_dumps(obj, JSON_COMPACT);
-    fake_respond(c, status, NULL, text);
-    free(text);
-}
-
-static void respond_status(struct fake_conn *c, int code, const char *reason)
-{
-    char body[256];
-    snprintf(body, sizeof(body),
-             "{\"kind\":\"Status\",\"status\":\"Failure\",\"reason\":\"%s\",\"code\":%d}", reason,
-             code);
-    fake_respond(c, code, NULL, body);
-}
-
 static void handler(void *ud, struct fake_conn *c, const struct fake_request *req)
 {
     struct api *a = ud;
-    if (a->hang)
+    if (fake_kube_fault(c, a->hang, a->fail_status))
         return;
-    if (a->fail_status) {
-        respond_status(c, a->fail_status, "InternalError");
-        return;
-    }
     size_t plen = strlen(EVENTS_PATH);
     if (strcmp(req->method, "POST") == 0 && strcmp(req->target, EVENTS_PATH) == 0) {
         a->posts++;
@@ -64,16 +39,16 @@ static void handler(void *ud, struct fake_conn *c, const struct fake_request *re
             json_string_value(json_object_get(json_object_get(ev, "metadata"), "name"));
         if (!ev || !name) {
             json_decref(ev);
-            respond_status(c, 400, "BadRequest");
+            fake_respond_status(c, 400, "BadRequest");
             return;
         }
         if (json_object_get(a->events, name)) {
             json_decref(ev);
-            respond_status(c, 409, "AlreadyExists");
+            fake_respond_status(c, 409, "AlreadyExists");
             return;
         }
         json_object_set(a->events, name, ev);
-        respond_json(c, 201, ev);
+        fake_respond_json(c, 201, ev);
         json_decref(ev);
     } else if (strcmp(req->method, "PATCH") == 0 && strncmp(req->target, EVENTS_PATH, plen) == 0 &&
                req->target[plen] == '/') {
@@ -83,37 +58,29 @@ static void handler(void *ud, struct fake_conn *c, const struct fake_request *re
         if (!ev) {
             a->not_found++;
             json_decref(patch);
-            respond_status(c, 404, "NotFound");
+            fake_respond_status(c, 404, "NotFound");
             return;
         }
         json_object_update(ev, patch);
         json_decref(patch);
-        respond_json(c, 200, ev);
+        fake_respond_json(c, 200, ev);
     } else {
-        respond_status(c, 404, "NotFound");
+        fake_respond_status(c, 404, "NotFound");
     }
 }
 
 static void setup(struct api *a)
 {
     memset(a, 0, sizeof(*a));
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    a->loop = ev_loop_new(EVFLAG_AUTO);
-    CHECK(fake_server_start(&a->srv, a->loop, handler, NULL, a) == 0);
-    a->cfg.server = (char *)fake_server_url(&a->srv, a->url, sizeof(a->url));
-    a->http = kube_http_new(a->loop, &a->cfg);
-    CHECK(a->http != NULL);
+    CHECK(fake_kube_start(&a->k, handler, NULL, a) == 0);
     a->events = json_object();
     a->now = 1767225600; /* 2026-01-01T00:00:00Z */
 }
 
 static void teardown(struct api *a)
 {
-    kube_http_free(a->http);
-    fake_server_stop(&a->srv);
+    fake_kube_stop(&a->k);
     json_decref(a->events);
-    ev_loop_destroy(a->loop);
-    curl_global_cleanup();
 }
 
 /* The handler reads it (cppcheck does not see through the callback). */
@@ -124,7 +91,7 @@ static void fail_with(struct api *a, int status)
 
 static struct event_recorder *recorder(struct api *a)
 {
-    struct event_recorder *r = event_recorder_new(a->http, "spoke", "node-1");
+    struct event_recorder *r = event_recorder_new(a->k.http, "spoke", "node-1");
     event_recorder_set_clock(r, fake_now, a);
     return r;
 }
@@ -137,7 +104,7 @@ static void invalid(struct event_recorder *r, const char *name, const char *mess
 
 static const struct fake_request *last_req(struct api *a)
 {
-    return a->srv.nreqs ? a->srv.reqs[a->srv.nreqs - 1] : NULL;
+    return a->k.srv.nreqs ? a->k.srv.reqs[a->k.srv.nreqs - 1] : NULL;
 }
 
 static const char *str_at(const json_t *o, const char *k1, const char *k2)
@@ -163,7 +130,7 @@ static void test_create_fields(void)
     setup(&a);
     struct event_recorder *r = recorder(&a);
     invalid(r, "web", "spoke.dev/load-balance: must be roundrobin, leastconn, source or random");
-    RUN_UNTIL(a.loop, a.posts == 1 && kube_http_active(a.http) == 0, 5);
+    RUN_UNTIL(a.k.loop, a.posts == 1 && kube_http_active(a.k.http) == 0, 5);
     CHECK_INT_EQ(a.posts, 1);
     const struct fake_request *req = last_req(&a);
     char ct[64];
@@ -196,7 +163,7 @@ static void test_create_fields(void)
 
     /* no uid: none sent; a Normal event keeps its type */
     event_record(r, "Ingress", "networking.k8s.io/v1", "ns", "other", NULL, "Normal", "Sync", "ok");
-    RUN_UNTIL(a.loop, a.posts == 2 && kube_http_active(a.http) == 0, 5);
+    RUN_UNTIL(a.k.loop, a.posts == 2 && kube_http_active(a.k.http) == 0, 5);
     json_t *posted = json_loads(last_req(&a)->body, 0, NULL);
     CHECK(json_object_get(json_object_get(posted, "involvedObject"), "uid") == NULL);
     CHECK_STR_EQ(str_at(posted, "type", NULL), "Normal");
@@ -216,13 +183,13 @@ static void test_dedupe_patch(void)
     setup(&a);
     struct event_recorder *r = recorder(&a);
     invalid(r, "web", "bad value");
-    RUN_UNTIL(a.loop, a.posts == 1 && kube_http_active(a.http) == 0, 5);
+    RUN_UNTIL(a.k.loop, a.posts == 1 && kube_http_active(a.k.http) == 0, 5);
     char name[300];
     snprintf(name, sizeof(name), "%s", str_at(only_event(&a), "metadata", "name"));
 
     a.now += 30;
     invalid(r, "web", "bad value");
-    RUN_UNTIL(a.loop, a.patches == 1 && kube_http_active(a.http) == 0, 5);
+    RUN_UNTIL(a.k.loop, a.patches == 1 && kube_http_active(a.k.http) == 0, 5);
     CHECK_INT_EQ(a.posts, 1);
     CHECK_INT_EQ(a.patches, 1);
     const struct fake_request *req = last_req(&a);
@@ -245,7 +212,7 @@ static void test_dedupe_patch(void)
     event_record(r, "Ingress", "networking.k8s.io/v1", "ns", "web", "uid-1", "Normal",
                  "InvalidAnnotation", "bad value");
     invalid(r, "web2", "bad value");
-    RUN_UNTIL(a.loop, a.posts == 4 && kube_http_active(a.http) == 0, 5);
+    RUN_UNTIL(a.k.loop, a.posts == 4 && kube_http_active(a.k.http) == 0, 5);
     CHECK_INT_EQ(a.posts, 4);
     CHECK_INT_EQ(a.patches, 1);
 
@@ -253,7 +220,7 @@ static void test_dedupe_patch(void)
     invalid(r, "coalesce", "x");
     invalid(r, "coalesce", "x");
     invalid(r, "coalesce", "x");
-    RUN_UNTIL(a.loop, a.patches == 2 && kube_http_active(a.http) == 0, 5);
+    RUN_UNTIL(a.k.loop, a.patches == 2 && kube_http_active(a.k.http) == 0, 5);
     CHECK_INT_EQ(a.posts, 5);
     CHECK_INT_EQ(a.patches, 2);
     patch = json_loads(last_req(&a)->body, 0, NULL);
@@ -263,7 +230,7 @@ static void test_dedupe_patch(void)
     /* more than 10 minutes after the last occurrence: a new Event */
     a.now += 601;
     invalid(r, "web", "bad value");
-    RUN_UNTIL(a.loop, a.posts == 6 && kube_http_active(a.http) == 0, 5);
+    RUN_UNTIL(a.k.loop, a.posts == 6 && kube_http_active(a.k.http) == 0, 5);
     CHECK_INT_EQ(a.posts, 6);
     CHECK_INT_EQ(a.patches, 2);
     json_t *posted = json_loads(last_req(&a)->body, 0, NULL);
@@ -286,14 +253,14 @@ static void test_patch_404_recreates(void)
     setup(&a);
     struct event_recorder *r = recorder(&a);
     invalid(r, "web", "missing Service ns/backend");
-    RUN_UNTIL(a.loop, a.posts == 1 && kube_http_active(a.http) == 0, 5);
+    RUN_UNTIL(a.k.loop, a.posts == 1 && kube_http_active(a.k.http) == 0, 5);
     char name[300];
     snprintf(name, sizeof(name), "%s", str_at(only_event(&a), "metadata", "name"));
     json_object_clear(a.events); /* garbage-collected */
 
     a.now += 60;
     invalid(r, "web", "missing Service ns/backend");
-    RUN_UNTIL(a.loop, a.posts == 2 && kube_http_active(a.http) == 0, 5);
+    RUN_UNTIL(a.k.loop, a.posts == 2 && kube_http_active(a.k.http) == 0, 5);
     CHECK_INT_EQ(a.not_found, 1);
     CHECK_INT_EQ(a.posts, 2);
     json_t *ev = only_event(&a);
@@ -305,7 +272,7 @@ static void test_patch_404_recreates(void)
 
     /* and the next repeat patches the new one */
     invalid(r, "web", "missing Service ns/backend");
-    RUN_UNTIL(a.loop, a.patches == 2 && kube_http_active(a.http) == 0, 5);
+    RUN_UNTIL(a.k.loop, a.patches == 2 && kube_http_active(a.k.http) == 0, 5);
     CHECK_INT_EQ(a.posts, 2);
     CHECK_INT_EQ(json_integer_value(json_object_get(only_event(&a), "count")), 3);
 
@@ -328,7 +295,7 @@ static void test_rate_limit(void)
         snprintf(msg, sizeof(msg), "problem %d", i);
         invalid(r, "web", msg);
     }
-    RUN_UNTIL(a.loop, a.posts == 10 && kube_http_active(a.http) == 0, 5);
+    RUN_UNTIL(a.k.loop, a.posts == 10 && kube_http_active(a.k.http) == 0, 5);
     CHECK_INT_EQ(a.posts, 10);
     struct event_recorder_stats st;
     event_recorder_stats(r, &st);
@@ -336,16 +303,16 @@ static void test_rate_limit(void)
 
     /* another object has its own budget */
     invalid(r, "web2", "problem 0");
-    RUN_UNTIL(a.loop, a.posts == 11 && kube_http_active(a.http) == 0, 5);
+    RUN_UNTIL(a.k.loop, a.posts == 11 && kube_http_active(a.k.http) == 0, 5);
     CHECK_INT_EQ(a.posts, 11);
 
     /* a repeat beyond the limit is counted and goes out with the next patch */
     invalid(r, "web", "problem 0");
-    ev_run(a.loop, EVRUN_NOWAIT);
+    ev_run(a.k.loop, EVRUN_NOWAIT);
     CHECK_INT_EQ(a.patches, 0);
     a.now += 6; /* one token */
     invalid(r, "web", "problem 0");
-    RUN_UNTIL(a.loop, a.patches == 1 && kube_http_active(a.http) == 0, 5);
+    RUN_UNTIL(a.k.loop, a.patches == 1 && kube_http_active(a.k.http) == 0, 5);
     CHECK_INT_EQ(a.patches, 1);
     json_t *patch = json_loads(last_req(&a)->body, 0, NULL);
     CHECK_INT_EQ(json_integer_value(json_object_get(patch, "count")), 3);
@@ -357,7 +324,7 @@ static void test_rate_limit(void)
         snprintf(msg, sizeof(msg), "problem %d", i);
         invalid(r, "web", msg);
     }
-    RUN_UNTIL(a.loop, a.posts == 21 && kube_http_active(a.http) == 0, 5);
+    RUN_UNTIL(a.k.loop, a.posts == 21 && kube_http_active(a.k.http) == 0, 5);
     CHECK_INT_EQ(a.posts, 21);
     event_recorder_stats(r, &st);
     CHECK_INT_EQ(st.dropped, 10);
@@ -417,7 +384,7 @@ static void test_sanitize(void)
     big[1] = '\xff';
     event_record(r, "Ingress", "networking.k8s.io/v1", "ns", "web", "uid-1", "Bogus",
                  "Invalid Annotation\n!", big);
-    RUN_UNTIL(a.loop, a.posts == 1 && kube_http_active(a.http) == 0, 5);
+    RUN_UNTIL(a.k.loop, a.posts == 1 && kube_http_active(a.k.http) == 0, 5);
     json_t *ev = only_event(&a);
     CHECK(ev != NULL);
     const char *m = str_at(ev, "message", NULL);
@@ -429,7 +396,7 @@ static void test_sanitize(void)
     big[4000] = 'c';
     event_record(r, "Ingress", "networking.k8s.io/v1", "ns", "web", "uid-1", "Warning",
                  "InvalidAnnotation", big);
-    RUN_UNTIL(a.loop, a.patches == 1 && kube_http_active(a.http) == 0, 5);
+    RUN_UNTIL(a.k.loop, a.patches == 1 && kube_http_active(a.k.http) == 0, 5);
     CHECK_INT_EQ(a.posts, 1);
     CHECK_INT_EQ(a.patches, 1);
     event_recorder_free(r);
@@ -445,11 +412,11 @@ static void test_odd_objects(void)
     event_record(r, "Ingress", "networking.k8s.io/v1", "ns/../x", "web", NULL, "Warning", "X", "m");
     event_record(r, "Ingress", "networking.k8s.io/v1", "ns", "", NULL, "Warning", "X", "m");
     event_record(r, "Ingress", "networking.k8s.io/v1", "ns", NULL, NULL, "Warning", "X", "m");
-    CHECK_INT_EQ(kube_http_active(a.http), 0);
+    CHECK_INT_EQ(kube_http_active(a.k.http), 0);
     /* a cluster-scoped object: the Event lives in "default" */
     event_record(r, "IngressClass", "networking.k8s.io/v1", NULL, "Spoke_Class", NULL, "Warning",
                  "InvalidParameters", "m");
-    RUN_UNTIL(a.loop, a.srv.nreqs == 1 && kube_http_active(a.http) == 0, 5);
+    RUN_UNTIL(a.k.loop, a.k.srv.nreqs == 1 && kube_http_active(a.k.http) == 0, 5);
     CHECK_STR_EQ(last_req(&a)->target, "/api/v1/namespaces/default/events");
     json_t *posted = json_loads(last_req(&a)->body, 0, NULL);
     CHECK_STR_EQ(str_at(posted, "metadata", "namespace"), "default");
@@ -470,25 +437,25 @@ static void test_server_errors(void)
     /* a failed create is forgotten: the next occurrence creates it */
     fail_with(&a, 500);
     invalid(r, "web", "m");
-    RUN_UNTIL(a.loop, a.srv.nreqs == 1 && kube_http_active(a.http) == 0, 5);
+    RUN_UNTIL(a.k.loop, a.k.srv.nreqs == 1 && kube_http_active(a.k.http) == 0, 5);
     struct event_recorder_stats st;
     event_recorder_stats(r, &st);
     CHECK_INT_EQ(st.failed, 1);
     CHECK_INT_EQ(st.created, 0);
     fail_with(&a, 0);
     invalid(r, "web", "m");
-    RUN_UNTIL(a.loop, a.posts == 1 && kube_http_active(a.http) == 0, 5);
+    RUN_UNTIL(a.k.loop, a.posts == 1 && kube_http_active(a.k.http) == 0, 5);
     CHECK_INT_EQ(a.posts, 1);
     CHECK_INT_EQ(json_integer_value(json_object_get(only_event(&a), "count")), 1);
 
     /* a failed patch keeps the count: the next occurrence patches it */
     fail_with(&a, 500);
     invalid(r, "web", "m");
-    RUN_UNTIL(a.loop, a.srv.nreqs == 3 && kube_http_active(a.http) == 0, 5);
+    RUN_UNTIL(a.k.loop, a.k.srv.nreqs == 3 && kube_http_active(a.k.http) == 0, 5);
     CHECK_STR_EQ(last_req(&a)->method, "PATCH");
     fail_with(&a, 0);
     invalid(r, "web", "m");
-    RUN_UNTIL(a.loop, a.patches == 1 && kube_http_active(a.http) == 0, 5);
+    RUN_UNTIL(a.k.loop, a.patches == 1 && kube_http_active(a.k.http) == 0, 5);
     CHECK_INT_EQ(a.posts, 1);
     CHECK_INT_EQ(json_integer_value(json_object_get(only_event(&a), "count")), 3);
     event_recorder_stats(r, &st);
@@ -511,12 +478,12 @@ static void test_bounds(void)
             snprintf(name, sizeof(name), "ing-%d", batch * 100 + i);
             invalid(r, name, "m");
         }
-        RUN_UNTIL(a.loop, kube_http_active(a.http) == 0, 10);
+        RUN_UNTIL(a.k.loop, kube_http_active(a.k.http) == 0, 10);
     }
     CHECK_INT_EQ(a.posts, 4200);
     invalid(r, "ing-4199", "m"); /* recent: patched */
     invalid(r, "ing-0", "m");    /* forgotten: created again */
-    RUN_UNTIL(a.loop, kube_http_active(a.http) == 0, 5);
+    RUN_UNTIL(a.k.loop, kube_http_active(a.k.http) == 0, 5);
     CHECK_INT_EQ(a.patches, 1);
     CHECK_INT_EQ(a.posts, 4201);
 
@@ -525,7 +492,7 @@ static void test_bounds(void)
         snprintf(name, sizeof(name), "other-%d", i);
         invalid(r, name, "m");
     }
-    CHECK_INT_EQ(kube_http_active(a.http), 128);
+    CHECK_INT_EQ(kube_http_active(a.k.http), 128);
     struct event_recorder_stats st;
     event_recorder_stats(r, &st);
     CHECK_INT_EQ(st.dropped, 72);
@@ -543,12 +510,12 @@ static void test_free_in_flight(void)
     invalid(r, "web", "two");
     invalid(r, "web", "two");
     invalid(r, "web2", "three");
-    RUN_UNTIL(a.loop, a.srv.nreqs == 3, 5);
-    CHECK_INT_EQ(a.srv.nreqs, 3);
-    CHECK_INT_EQ(kube_http_active(a.http), 3);
+    RUN_UNTIL(a.k.loop, a.k.srv.nreqs == 3, 5);
+    CHECK_INT_EQ(a.k.srv.nreqs, 3);
+    CHECK_INT_EQ(kube_http_active(a.k.http), 3);
     event_recorder_free(r);
-    CHECK_INT_EQ(kube_http_active(a.http), 0);
-    ev_run(a.loop, EVRUN_NOWAIT);
+    CHECK_INT_EQ(kube_http_active(a.k.http), 0);
+    ev_run(a.k.loop, EVRUN_NOWAIT);
     teardown(&a);
 }
 

@@ -1,9 +1,8 @@
 /* test_http.c - kube_http against a real local HTTP/1.1 server: bodies, headers, statuses,
  * streams, abort, cancel, re-entrant callbacks, concurrency, keep-alive, failures. */
-#include <curl/curl.h>
 #include <stdlib.h>
 
-#include "fake_http_server.h"
+#include "fake_kube_api.h"
 #include "kube/http.h"
 #include "test.h"
 
@@ -17,11 +16,7 @@ struct result {
 };
 
 struct ctx {
-    struct ev_loop *loop;
-    struct fake_server srv;
-    struct kube_config cfg;
-    char url[64];
-    struct kube_http *h;
+    struct fake_kube k;     /* the API server and the client */
     struct fake_conn *held; /* the last request left unanswered (/hang, /stream) */
     int held_count;
     int closes;
@@ -70,20 +65,12 @@ static void on_close(void *ud, const struct fake_conn *c)
 static void setup(struct ctx *t)
 {
     memset(t, 0, sizeof(*t));
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    t->loop = ev_loop_new(EVFLAG_AUTO);
-    CHECK(fake_server_start(&t->srv, t->loop, handler, on_close, t) == 0);
-    t->cfg.server = (char *)fake_server_url(&t->srv, t->url, sizeof(t->url));
-    t->h = kube_http_new(t->loop, &t->cfg);
-    CHECK(t->h != NULL);
+    CHECK(fake_kube_start(&t->k, handler, on_close, t) == 0);
 }
 
 static void teardown(struct ctx *t)
 {
-    kube_http_free(t->h);
-    fake_server_stop(&t->srv);
-    ev_loop_destroy(t->loop);
-    curl_global_cleanup();
+    fake_kube_stop(&t->k);
 }
 
 static void on_done(void *ud, long status, const char *body, size_t len, const char *err)
@@ -107,7 +94,7 @@ static void result_free(struct result *r)
 
 static const struct fake_request *last_request(struct ctx *t)
 {
-    return t->srv.nreqs ? t->srv.reqs[t->srv.nreqs - 1] : NULL;
+    return t->k.srv.nreqs ? t->k.srv.reqs[t->k.srv.nreqs - 1] : NULL;
 }
 
 static void test_get_body_and_headers(void)
@@ -115,15 +102,15 @@ static void test_get_body_and_headers(void)
     struct ctx t;
     setup(&t);
     struct result r = {0};
-    CHECK(kube_http_request(t.h, "GET", "/hello?x=1&y=2", NULL, NULL, 5, on_done, &r) != NULL);
-    CHECK_INT_EQ(kube_http_active(t.h), 1);
-    RUN_UNTIL(t.loop, r.calls > 0, 5);
+    CHECK(kube_http_request(t.k.http, "GET", "/hello?x=1&y=2", NULL, NULL, 5, on_done, &r) != NULL);
+    CHECK_INT_EQ(kube_http_active(t.k.http), 1);
+    RUN_UNTIL(t.k.loop, r.calls > 0, 5);
     CHECK_INT_EQ(r.calls, 1);
     CHECK_INT_EQ(r.status, 200);
     CHECK_STR_EQ(r.body, "hello world");
     CHECK_INT_EQ(r.len, 11);
     CHECK(!r.has_err);
-    CHECK_INT_EQ(kube_http_active(t.h), 0);
+    CHECK_INT_EQ(kube_http_active(t.k.http), 0);
     const struct fake_request *req = last_request(&t);
     CHECK(req != NULL);
     if (req) {
@@ -144,20 +131,21 @@ static void test_methods_bodies_and_content_type(void)
     setup(&t);
     struct result r1 = {0}, r2 = {0}, r3 = {0};
     const char *patch = "{\"metadata\":{\"labels\":{\"a\":\"b\"}}}";
-    CHECK(kube_http_request(t.h, "PATCH", "/echo/1", "application/merge-patch+json", patch, 5,
+    CHECK(kube_http_request(t.k.http, "PATCH", "/echo/1", "application/merge-patch+json", patch, 5,
                             on_done, &r1) != NULL);
-    RUN_UNTIL(t.loop, r1.calls, 5);
-    CHECK(kube_http_request(t.h, "POST", "/echo/2", NULL, "{\"a\":1}", 5, on_done, &r2) != NULL);
-    RUN_UNTIL(t.loop, r2.calls, 5);
-    CHECK(kube_http_request(t.h, "DELETE", "/echo/3", NULL, NULL, 5, on_done, &r3) != NULL);
-    RUN_UNTIL(t.loop, r3.calls, 5);
+    RUN_UNTIL(t.k.loop, r1.calls, 5);
+    CHECK(kube_http_request(t.k.http, "POST", "/echo/2", NULL, "{\"a\":1}", 5, on_done, &r2) !=
+          NULL);
+    RUN_UNTIL(t.k.loop, r2.calls, 5);
+    CHECK(kube_http_request(t.k.http, "DELETE", "/echo/3", NULL, NULL, 5, on_done, &r3) != NULL);
+    RUN_UNTIL(t.k.loop, r3.calls, 5);
     CHECK_INT_EQ(r1.status, 200);
     CHECK_INT_EQ(r2.status, 200);
     CHECK_INT_EQ(r3.status, 200);
-    CHECK_INT_EQ(t.srv.nreqs, 3);
-    if (t.srv.nreqs == 3) {
+    CHECK_INT_EQ(t.k.srv.nreqs, 3);
+    if (t.k.srv.nreqs == 3) {
         char v[256];
-        const struct fake_request *a = t.srv.reqs[0], *b = t.srv.reqs[1], *c = t.srv.reqs[2];
+        const struct fake_request *a = t.k.srv.reqs[0], *b = t.k.srv.reqs[1], *c = t.k.srv.reqs[2];
         CHECK_STR_EQ(a->method, "PATCH");
         CHECK_STR_EQ(a->body, patch);
         CHECK_INT_EQ(a->body_len, strlen(patch));
@@ -182,15 +170,15 @@ static void test_bearer_token_read_per_request(void)
     char tok1[] = "token-one", tok2[] = "token-two";
     struct result r = {0};
     char v[256];
-    t.cfg.token = tok1;
-    kube_http_request(t.h, "GET", "/hello", NULL, NULL, 5, on_done, &r);
-    RUN_UNTIL(t.loop, r.calls == 1, 5);
+    t.k.cfg.token = tok1;
+    kube_http_request(t.k.http, "GET", "/hello", NULL, NULL, 5, on_done, &r);
+    RUN_UNTIL(t.k.loop, r.calls == 1, 5);
     CHECK_STR_EQ(fake_header(last_request(&t), "Authorization", v, sizeof(v)), "Bearer token-one");
-    t.cfg.token = tok2; /* a rotated token is used by the next request */
-    kube_http_request(t.h, "GET", "/hello", NULL, NULL, 5, on_done, &r);
-    RUN_UNTIL(t.loop, r.calls == 2, 5);
+    t.k.cfg.token = tok2; /* a rotated token is used by the next request */
+    kube_http_request(t.k.http, "GET", "/hello", NULL, NULL, 5, on_done, &r);
+    RUN_UNTIL(t.k.loop, r.calls == 2, 5);
     CHECK_STR_EQ(fake_header(last_request(&t), "Authorization", v, sizeof(v)), "Bearer token-two");
-    t.cfg.token = NULL;
+    t.k.cfg.token = NULL;
     result_free(&r);
     teardown(&t);
 }
@@ -206,10 +194,10 @@ static void test_status_codes(void)
     for (int i = 0; i < N; i++) {
         char path[32];
         snprintf(path, sizeof(path), "/status/%d", codes[i]);
-        CHECK(kube_http_request(t.h, "GET", path, NULL, NULL, 5, on_done, &r[i]) != NULL);
+        CHECK(kube_http_request(t.k.http, "GET", path, NULL, NULL, 5, on_done, &r[i]) != NULL);
     }
     int done = 0;
-    RUN_UNTIL(t.loop,
+    RUN_UNTIL(t.k.loop,
               (done = r[0].calls + r[1].calls + r[2].calls + r[3].calls + r[4].calls + r[5].calls +
                       r[6].calls) == N,
               5);
@@ -278,28 +266,28 @@ static void test_stream_delivered_in_pieces(void)
     struct ctx t;
     setup(&t);
     struct stream_test st = {0};
-    CHECK(kube_http_stream(t.h, "/stream", stream_data, stream_done, &st) != NULL);
-    RUN_UNTIL(t.loop, t.held != NULL, 5);
+    CHECK(kube_http_stream(t.k.http, "/stream", stream_data, stream_done, &st) != NULL);
+    RUN_UNTIL(t.k.loop, t.held != NULL, 5);
     CHECK(t.held != NULL);
     if (t.held) {
         fake_stream_send(t.held, "{\"type\":\"ADDED\"");
-        RUN_UNTIL(t.loop, st.s.len == 15, 5);
+        RUN_UNTIL(t.k.loop, st.s.len == 15, 5);
         CHECK_INT_EQ(st.s.pieces, 1);
         CHECK_INT_EQ(st.s.status, 200);
         fake_stream_send(t.held, ",\"object\":{}}\n");
-        RUN_UNTIL(t.loop, st.s.len == 29, 5);
+        RUN_UNTIL(t.k.loop, st.s.len == 29, 5);
         CHECK_INT_EQ(st.s.len, 29);
         CHECK_INT_EQ(st.s.pieces, 2);
         CHECK_STR_EQ(st.s.data, "{\"type\":\"ADDED\",\"object\":{}}\n");
         CHECK_INT_EQ(st.r.calls, 0);
         fake_stream_end(t.held);
     }
-    RUN_UNTIL(t.loop, st.r.calls, 5);
+    RUN_UNTIL(t.k.loop, st.r.calls, 5);
     CHECK_INT_EQ(st.r.calls, 1);
     CHECK_INT_EQ(st.r.status, 200);
     CHECK(!st.r.has_err);
     CHECK_INT_EQ(st.r.len, 0);
-    CHECK_INT_EQ(kube_http_active(t.h), 0);
+    CHECK_INT_EQ(kube_http_active(t.k.http), 0);
     result_free(&st.r);
     teardown(&t);
 }
@@ -309,8 +297,8 @@ static void test_stream_error_status_reaches_done(void)
     struct ctx t;
     setup(&t);
     struct stream_test st = {0};
-    CHECK(kube_http_stream(t.h, "/status/403", stream_data, stream_done, &st) != NULL);
-    RUN_UNTIL(t.loop, st.r.calls, 5);
+    CHECK(kube_http_stream(t.k.http, "/status/403", stream_data, stream_done, &st) != NULL);
+    RUN_UNTIL(t.k.loop, st.r.calls, 5);
     CHECK_INT_EQ(st.r.status, 403);
     CHECK(!st.r.has_err);
     CHECK(st.r.body && strstr(st.r.body, "answer 403") != NULL);
@@ -324,14 +312,14 @@ static void test_stream_cut_by_server_is_an_error(void)
     struct ctx t;
     setup(&t);
     struct stream_test st = {0};
-    kube_http_stream(t.h, "/stream", stream_data, stream_done, &st);
-    RUN_UNTIL(t.loop, t.held != NULL, 5);
+    kube_http_stream(t.k.http, "/stream", stream_data, stream_done, &st);
+    RUN_UNTIL(t.k.loop, t.held != NULL, 5);
     if (t.held) {
         fake_stream_send(t.held, "{\"partial\":");
-        RUN_UNTIL(t.loop, st.s.pieces == 1, 5);
+        RUN_UNTIL(t.k.loop, st.s.pieces == 1, 5);
         fake_close(t.held);
     }
-    RUN_UNTIL(t.loop, st.r.calls, 5);
+    RUN_UNTIL(t.k.loop, st.r.calls, 5);
     CHECK_INT_EQ(st.r.calls, 1);
     CHECK_INT_EQ(st.r.status, 0);
     CHECK(st.r.has_err);
@@ -345,17 +333,17 @@ static void test_abort_from_data_callback(void)
     setup(&t);
     struct stream_test st = {0};
     st.s.abort_after = 1;
-    kube_http_stream(t.h, "/stream", stream_data, stream_done, &st);
-    RUN_UNTIL(t.loop, t.held != NULL, 5);
+    kube_http_stream(t.k.http, "/stream", stream_data, stream_done, &st);
+    RUN_UNTIL(t.k.loop, t.held != NULL, 5);
     if (t.held)
         fake_stream_send(t.held, "first");
-    RUN_UNTIL(t.loop, st.r.calls && t.closes, 5);
+    RUN_UNTIL(t.k.loop, st.r.calls && t.closes, 5);
     CHECK_INT_EQ(st.s.pieces, 1);
     CHECK_INT_EQ(st.r.calls, 1);
     CHECK_INT_EQ(st.r.status, 0);
     CHECK_STR_EQ(st.r.err, "aborted");
     CHECK_INT_EQ(t.closes, 1); /* the connection is dropped */
-    CHECK_INT_EQ(kube_http_active(t.h), 0);
+    CHECK_INT_EQ(kube_http_active(t.k.http), 0);
     result_free(&st.r);
     teardown(&t);
 }
@@ -366,30 +354,30 @@ static void test_cancel(void)
     setup(&t);
     /* An unanswered request. */
     struct result r = {0};
-    struct kube_req *q = kube_http_request(t.h, "GET", "/hang", NULL, NULL, 0, on_done, &r);
-    RUN_UNTIL(t.loop, t.held != NULL, 5);
+    struct kube_req *q = kube_http_request(t.k.http, "GET", "/hang", NULL, NULL, 0, on_done, &r);
+    RUN_UNTIL(t.k.loop, t.held != NULL, 5);
     CHECK(t.held != NULL);
     kube_req_cancel(q);
-    CHECK_INT_EQ(kube_http_active(t.h), 0);
-    RUN_UNTIL(t.loop, t.closes == 1, 5);
+    CHECK_INT_EQ(kube_http_active(t.k.http), 0);
+    RUN_UNTIL(t.k.loop, t.closes == 1, 5);
     CHECK_INT_EQ(t.closes, 1);
     /* A stream that cancels itself from its own data callback. */
     struct stream_test st = {0};
     st.s.cancel_self = true;
-    st.s.self = kube_http_stream(t.h, "/stream", stream_data, stream_done, &st);
-    RUN_UNTIL(t.loop, t.held != NULL, 5);
+    st.s.self = kube_http_stream(t.k.http, "/stream", stream_data, stream_done, &st);
+    RUN_UNTIL(t.k.loop, t.held != NULL, 5);
     if (t.held)
         fake_stream_send(t.held, "x");
-    RUN_UNTIL(t.loop, t.closes == 2, 5);
+    RUN_UNTIL(t.k.loop, t.closes == 2, 5);
     CHECK_INT_EQ(t.closes, 2);
     CHECK_INT_EQ(st.s.pieces, 1);
     /* A request cancelled before it even connected. */
-    kube_req_cancel(kube_http_request(t.h, "GET", "/hello", NULL, NULL, 5, on_done, &r));
-    CHECK_INT_EQ(kube_http_active(t.h), 0);
+    kube_req_cancel(kube_http_request(t.k.http, "GET", "/hello", NULL, NULL, 5, on_done, &r));
+    CHECK_INT_EQ(kube_http_active(t.k.http), 0);
     /* Let everything settle: no done callback may run. */
     struct result probe = {0};
-    kube_http_request(t.h, "GET", "/hello", NULL, NULL, 5, on_done, &probe);
-    RUN_UNTIL(t.loop, probe.calls, 5);
+    kube_http_request(t.k.http, "GET", "/hello", NULL, NULL, 5, on_done, &probe);
+    RUN_UNTIL(t.k.loop, probe.calls, 5);
     CHECK_INT_EQ(probe.calls, 1);
     CHECK_INT_EQ(r.calls, 0);
     CHECK_INT_EQ(st.r.calls, 0);
@@ -415,8 +403,8 @@ static void chain_done(void *ud, long status, const char *body, size_t len, cons
     kube_req_cancel(re->victim);
     re->victim = NULL;
     re->started++;
-    CHECK(kube_http_request(re->t->h, "GET", "/n/chained", NULL, NULL, 5, on_done, &re->chained) !=
-          NULL);
+    CHECK(kube_http_request(re->t->k.http, "GET", "/n/chained", NULL, NULL, 5, on_done,
+                            &re->chained) != NULL);
 }
 
 static int chain_data(void *ud, long status, const char *data, size_t len)
@@ -430,7 +418,7 @@ static int chain_data(void *ud, long status, const char *data, size_t len)
         re->victim = NULL;
     }
     if (!re->started++)
-        CHECK(kube_http_request(re->t->h, "GET", "/n/from-data", NULL, NULL, 5, on_done,
+        CHECK(kube_http_request(re->t->k.http, "GET", "/n/from-data", NULL, NULL, 5, on_done,
                                 &re->chained) != NULL);
     return 0;
 }
@@ -448,32 +436,34 @@ static void test_callbacks_start_and_cancel_requests(void)
     setup(&t);
     /* From a done callback. */
     struct reentry a = {.t = &t};
-    a.victim = kube_http_request(t.h, "GET", "/hang", NULL, NULL, 0, on_done, &a.victim_result);
-    RUN_UNTIL(t.loop, t.held != NULL, 5);
-    kube_http_request(t.h, "GET", "/hello", NULL, NULL, 5, chain_done, &a);
-    RUN_UNTIL(t.loop, a.chained.calls, 5);
+    a.victim =
+        kube_http_request(t.k.http, "GET", "/hang", NULL, NULL, 0, on_done, &a.victim_result);
+    RUN_UNTIL(t.k.loop, t.held != NULL, 5);
+    kube_http_request(t.k.http, "GET", "/hello", NULL, NULL, 5, chain_done, &a);
+    RUN_UNTIL(t.k.loop, a.chained.calls, 5);
     CHECK_INT_EQ(a.started, 1);
     CHECK_INT_EQ(a.chained.calls, 1);
     CHECK_STR_EQ(a.chained.body, "chained");
     CHECK_INT_EQ(a.victim_result.calls, 0);
     /* From a data callback (inside curl). */
     struct reentry b = {.t = &t};
-    b.victim = kube_http_request(t.h, "GET", "/hang", NULL, NULL, 0, on_done, &b.victim_result);
+    b.victim =
+        kube_http_request(t.k.http, "GET", "/hang", NULL, NULL, 0, on_done, &b.victim_result);
     int held_before = t.held_count;
-    RUN_UNTIL(t.loop, t.held_count == held_before + 1, 5);
-    kube_http_stream(t.h, "/stream", chain_data, reentry_stream_done, &b);
-    RUN_UNTIL(t.loop, t.held_count == held_before + 2 && t.held, 5);
+    RUN_UNTIL(t.k.loop, t.held_count == held_before + 1, 5);
+    kube_http_stream(t.k.http, "/stream", chain_data, reentry_stream_done, &b);
+    RUN_UNTIL(t.k.loop, t.held_count == held_before + 2 && t.held, 5);
     if (t.held)
         fake_stream_send(t.held, "go");
-    RUN_UNTIL(t.loop, b.chained.calls, 5);
+    RUN_UNTIL(t.k.loop, b.chained.calls, 5);
     CHECK_INT_EQ(b.chained.calls, 1);
     CHECK_STR_EQ(b.chained.body, "from-data");
     CHECK_INT_EQ(b.victim_result.calls, 0);
     if (t.held)
         fake_stream_end(t.held);
-    RUN_UNTIL(t.loop, b.stream_result.calls, 5);
+    RUN_UNTIL(t.k.loop, b.stream_result.calls, 5);
     CHECK_INT_EQ(b.stream_result.status, 200);
-    CHECK_INT_EQ(kube_http_active(t.h), 0);
+    CHECK_INT_EQ(kube_http_active(t.k.http), 0);
     result_free(&a.chained);
     result_free(&b.chained);
     result_free(&b.stream_result);
@@ -490,11 +480,11 @@ static void test_many_concurrent_requests(void)
     for (int i = 0; i < N; i++) {
         char path[32];
         snprintf(path, sizeof(path), "/n/%d", i);
-        CHECK(kube_http_request(t.h, "GET", path, NULL, NULL, 10, on_done, &r[i]) != NULL);
+        CHECK(kube_http_request(t.k.http, "GET", path, NULL, NULL, 10, on_done, &r[i]) != NULL);
     }
-    CHECK_INT_EQ(kube_http_active(t.h), N);
-    RUN_UNTIL(t.loop, kube_http_active(t.h) == 0, 10);
-    CHECK_INT_EQ(kube_http_active(t.h), 0);
+    CHECK_INT_EQ(kube_http_active(t.k.http), N);
+    RUN_UNTIL(t.k.loop, kube_http_active(t.k.http) == 0, 10);
+    CHECK_INT_EQ(kube_http_active(t.k.http), 0);
     int ok = 0;
     for (int i = 0; i < N; i++) {
         char want[16];
@@ -519,7 +509,7 @@ static void seq_done(void *ud, long status, const char *body, size_t len, const 
     CHECK_INT_EQ(status, 200);
     CHECK(err == NULL);
     if (++s->done < 5)
-        kube_http_request(s->t->h, "GET", "/hello", NULL, NULL, 5, seq_done, s);
+        kube_http_request(s->t->k.http, "GET", "/hello", NULL, NULL, 5, seq_done, s);
 }
 
 static void test_keep_alive_reuses_the_connection(void)
@@ -527,11 +517,11 @@ static void test_keep_alive_reuses_the_connection(void)
     struct ctx t;
     setup(&t);
     struct seq s = {&t, 0};
-    kube_http_request(t.h, "GET", "/hello", NULL, NULL, 5, seq_done, &s);
-    RUN_UNTIL(t.loop, s.done == 5, 5);
+    kube_http_request(t.k.http, "GET", "/hello", NULL, NULL, 5, seq_done, &s);
+    RUN_UNTIL(t.k.loop, s.done == 5, 5);
     CHECK_INT_EQ(s.done, 5);
-    CHECK_INT_EQ(t.srv.nreqs, 5);
-    CHECK_INT_EQ(t.srv.accepted, 1);
+    CHECK_INT_EQ(t.k.srv.nreqs, 5);
+    CHECK_INT_EQ(t.k.srv.accepted, 1);
     teardown(&t);
 }
 
@@ -546,18 +536,18 @@ static void test_connection_refused(void)
     CHECK(bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0);
     CHECK(getsockname(fd, (struct sockaddr *)&a, &alen) == 0);
     close(fd);
-    snprintf(t.url, sizeof(t.url), "http://127.0.0.1:%d", ntohs(a.sin_port));
+    snprintf(t.k.url, sizeof(t.k.url), "http://127.0.0.1:%d", ntohs(a.sin_port));
     struct result r = {0};
-    CHECK(kube_http_request(t.h, "GET", "/hello", NULL, NULL, 5, on_done, &r) != NULL);
-    RUN_UNTIL(t.loop, r.calls, 5);
+    CHECK(kube_http_request(t.k.http, "GET", "/hello", NULL, NULL, 5, on_done, &r) != NULL);
+    RUN_UNTIL(t.k.loop, r.calls, 5);
     CHECK_INT_EQ(r.calls, 1);
     CHECK_INT_EQ(r.status, 0);
     CHECK(r.has_err && r.err[0]);
     CHECK_STR_EQ(r.body, "");
     /* An empty reply is an error too. */
-    fake_server_url(&t.srv, t.url, sizeof(t.url));
-    kube_http_request(t.h, "GET", "/close", NULL, NULL, 5, on_done, &r);
-    RUN_UNTIL(t.loop, r.calls == 2, 5);
+    fake_server_url(&t.k.srv, t.k.url, sizeof(t.k.url));
+    kube_http_request(t.k.http, "GET", "/close", NULL, NULL, 5, on_done, &r);
+    RUN_UNTIL(t.k.loop, r.calls == 2, 5);
     CHECK_INT_EQ(r.status, 0);
     CHECK(r.has_err);
     result_free(&r);
@@ -569,8 +559,8 @@ static void test_timeout(void)
     struct ctx t;
     setup(&t);
     struct result r = {0};
-    kube_http_request(t.h, "GET", "/hang", NULL, NULL, 1, on_done, &r);
-    RUN_UNTIL(t.loop, r.calls, 5);
+    kube_http_request(t.k.http, "GET", "/hang", NULL, NULL, 1, on_done, &r);
+    RUN_UNTIL(t.k.loop, r.calls, 5);
     CHECK_INT_EQ(r.calls, 1);
     CHECK_INT_EQ(r.status, 0);
     CHECK(strstr(r.err, "timed out") != NULL);
@@ -584,15 +574,15 @@ static void test_free_with_requests_in_flight(void)
     setup(&t);
     struct result r = {0};
     struct stream_test st = {0};
-    kube_http_request(t.h, "GET", "/hang", NULL, NULL, 0, on_done, &r);
-    kube_http_stream(t.h, "/stream", stream_data, stream_done, &st);
-    kube_http_request(t.h, "GET", "/hello", NULL, NULL, 0, on_done, &r);
-    RUN_UNTIL(t.loop, t.held_count == 2, 5);
+    kube_http_request(t.k.http, "GET", "/hang", NULL, NULL, 0, on_done, &r);
+    kube_http_stream(t.k.http, "/stream", stream_data, stream_done, &st);
+    kube_http_request(t.k.http, "GET", "/hello", NULL, NULL, 0, on_done, &r);
+    RUN_UNTIL(t.k.loop, t.held_count == 2, 5);
     CHECK_INT_EQ(t.held_count, 2);
-    kube_http_free(t.h);
-    t.h = NULL;
-    RUN_UNTIL(t.loop, fake_server_open_conns(&t.srv) == 0, 5);
-    CHECK_INT_EQ(fake_server_open_conns(&t.srv), 0);
+    kube_http_free(t.k.http);
+    t.k.http = NULL;
+    RUN_UNTIL(t.k.loop, fake_server_open_conns(&t.k.srv) == 0, 5);
+    CHECK_INT_EQ(fake_server_open_conns(&t.k.srv), 0);
     CHECK_INT_EQ(st.r.calls, 0);
     result_free(&r);
     teardown(&t);
@@ -603,10 +593,10 @@ static void test_bad_arguments(void)
     struct ctx t;
     setup(&t);
     struct result r = {0};
-    CHECK(kube_http_request(t.h, "GET", "no-slash", NULL, NULL, 5, on_done, &r) == NULL);
-    CHECK(kube_http_stream(t.h, "/stream", NULL, on_done, &r) == NULL);
-    CHECK(kube_http_request(t.h, "GE T", "/x", NULL, NULL, 5, on_done, &r) == NULL);
-    CHECK_INT_EQ(kube_http_active(t.h), 0);
+    CHECK(kube_http_request(t.k.http, "GET", "no-slash", NULL, NULL, 5, on_done, &r) == NULL);
+    CHECK(kube_http_stream(t.k.http, "/stream", NULL, on_done, &r) == NULL);
+    CHECK(kube_http_request(t.k.http, "GE T", "/x", NULL, NULL, 5, on_done, &r) == NULL);
+    CHECK_INT_EQ(kube_http_active(t.k.http), 0);
     kube_req_cancel(NULL);
     kube_http_free(NULL);
     teardown(&t);

@@ -1,20 +1,15 @@
 /* test_informer.c - the informer against a scripted local API server: paginated LIST, WATCH
  * events into the store, bookmarks, re-watch, 410 re-list diff, errors with backoff, 404. */
-#include <curl/curl.h>
 #include <stdlib.h>
 
-#include "fake_http_server.h"
+#include "fake_kube_api.h"
 #include "kube/informer.h"
 #include "test.h"
 
 #define ING_PATH "/apis/networking.k8s.io/v1/ingresses"
 
 struct api {
-    struct ev_loop *loop;
-    struct fake_server srv;
-    struct kube_config cfg;
-    char url[64];
-    struct kube_http *http;
+    struct fake_kube k; /* the API server and the client */
     struct store *store;
     struct informer *inf;
     /* what the server answers */
@@ -108,8 +103,8 @@ static void handler(void *ud, struct fake_conn *c, const struct fake_request *re
         return;
     }
     if (a->list_requests < 8) {
-        ev_now_update(a->loop);
-        a->list_times[a->list_requests] = ev_now(a->loop);
+        ev_now_update(a->k.loop);
+        a->list_times[a->list_requests] = ev_now(a->k.loop);
     }
     a->list_requests++;
     snprintf(a->last_list, sizeof(a->last_list), "%s", req->target);
@@ -148,15 +143,11 @@ static void on_delete(void *ud, json_t *obj)
 static void setup_for(struct api *a, const struct kube_resource *res, const char *ns)
 {
     memset(a, 0, sizeof(*a));
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    a->loop = ev_loop_new(EVFLAG_AUTO);
-    CHECK(fake_server_start(&a->srv, a->loop, handler, on_close, a) == 0);
-    a->cfg.server = (char *)fake_server_url(&a->srv, a->url, sizeof(a->url));
-    a->http = kube_http_new(a->loop, &a->cfg);
+    CHECK(fake_kube_start(&a->k, handler, on_close, a) == 0);
     const struct store_handlers h = {on_add, on_update, on_delete, a};
     a->store = store_new(res->kind, &h);
-    a->inf = informer_new(a->loop, a->http, res, ns, a->store);
-    CHECK(a->http && a->store && a->inf);
+    a->inf = informer_new(a->k.loop, a->k.http, res, ns, a->store);
+    CHECK(a->store && a->inf);
 }
 
 static void setup(struct api *a)
@@ -167,11 +158,8 @@ static void setup(struct api *a)
 static void teardown(struct api *a)
 {
     informer_free(a->inf);
-    kube_http_free(a->http);
+    fake_kube_stop(&a->k);
     store_free(a->store);
-    fake_server_stop(&a->srv);
-    ev_loop_destroy(a->loop);
-    curl_global_cleanup();
 }
 
 static const char *rv_of(struct api *a, const char *name)
@@ -184,7 +172,7 @@ static const char *rv_of(struct api *a, const char *name)
 static void start_synced(struct api *a)
 {
     informer_start(a->inf);
-    RUN_UNTIL(a->loop, informer_synced(a->inf) && a->watch, 5);
+    RUN_UNTIL(a->k.loop, informer_synced(a->inf) && a->watch, 5);
     CHECK(informer_synced(a->inf));
     CHECK(a->watch != NULL);
 }
@@ -230,9 +218,9 @@ static void test_list_pages_then_watch_events(void)
     fake_stream_send(a.watch, EVENT("ADDED", "d", "11") EVENT("MODIFIED", "a", "12"));
     const char *del = EVENT("DELETED", "b", "13");
     fake_stream_send_n(a.watch, del, 20);
-    RUN_UNTIL(a.loop, st->watch_events == 2, 5);
+    RUN_UNTIL(a.k.loop, st->watch_events == 2, 5);
     fake_stream_send(a.watch, del + 20);
-    RUN_UNTIL(a.loop, st->watch_events == 3, 5);
+    RUN_UNTIL(a.k.loop, st->watch_events == 3, 5);
     CHECK_INT_EQ(st->watch_events, 3);
     CHECK_STR_EQ(informer_resource_version(a.inf), "13");
     CHECK_INT_EQ(store_count(a.store), 3);
@@ -261,15 +249,15 @@ static void test_bookmark_and_stream_end_rewatch(void)
     start_synced(&a);
     const struct informer_stats *st = informer_stats(a.inf);
     fake_stream_send(a.watch, BOOKMARK("20"));
-    RUN_UNTIL(a.loop, strcmp(informer_resource_version(a.inf), "20") == 0, 5);
+    RUN_UNTIL(a.k.loop, strcmp(informer_resource_version(a.inf), "20") == 0, 5);
     CHECK_STR_EQ(informer_resource_version(a.inf), "20");
     CHECK_INT_EQ(st->watch_events, 0);
     CHECK_INT_EQ(store_count(a.store), 3);
     fake_stream_send(a.watch, EVENT("ADDED", "z", "21"));
-    RUN_UNTIL(a.loop, st->watch_events == 1, 5);
+    RUN_UNTIL(a.k.loop, st->watch_events == 1, 5);
     /* The server ends the stream (its timeoutSeconds): watch again from 21, no LIST. */
     fake_stream_end(a.watch);
-    RUN_UNTIL(a.loop, a.watch_requests == 2 && a.watch, 5);
+    RUN_UNTIL(a.k.loop, a.watch_requests == 2 && a.watch, 5);
     CHECK_INT_EQ(a.watch_requests, 2);
     CHECK(strstr(a.last_watch, "&resourceVersion=21&") != NULL);
     CHECK_INT_EQ(st->watches, 2);
@@ -279,7 +267,7 @@ static void test_bookmark_and_stream_end_rewatch(void)
     /* Events on the new stream still land. */
     if (a.watch)
         fake_stream_send(a.watch, EVENT("DELETED", "z", "22"));
-    RUN_UNTIL(a.loop, st->watch_events == 2, 5);
+    RUN_UNTIL(a.k.loop, st->watch_events == 2, 5);
     CHECK_INT_EQ(store_count(a.store), 3);
     CHECK_STR_EQ(informer_resource_version(a.inf), "22");
     teardown(&a);
@@ -292,7 +280,7 @@ static void test_error_410_event_relists_with_diff(void)
     start_synced(&a);
     const struct informer_stats *st = informer_stats(a.inf);
     fake_stream_send(a.watch, EVENT("ADDED", "d", "11"));
-    RUN_UNTIL(a.loop, st->watch_events == 1, 5);
+    RUN_UNTIL(a.k.loop, st->watch_events == 1, 5);
     CHECK_INT_EQ(store_count(a.store), 4);
     a.deletes = a.adds = a.updates = 0;
     /* Meanwhile on the server: a changed, b, c, d deleted, e created. */
@@ -300,7 +288,7 @@ static void test_error_410_event_relists_with_diff(void)
     fake_stream_send(a.watch, "{\"type\":\"ERROR\",\"object\":{\"kind\":\"Status\",\"apiVersion\":"
                               "\"v1\",\"status\":\"Failure\",\"message\":\"too old resource "
                               "version: 11 (39)\",\"reason\":\"Expired\",\"code\":410}}\n");
-    RUN_UNTIL(a.loop, st->lists == 2 && a.watch_requests == 2 && a.watch, 5);
+    RUN_UNTIL(a.k.loop, st->lists == 2 && a.watch_requests == 2 && a.watch, 5);
     CHECK_INT_EQ(st->lists, 2);
     CHECK_INT_EQ(st->relists, 1);
     CHECK_INT_EQ(st->errors, 0);
@@ -325,7 +313,7 @@ static void test_watch_http_410_relists(void)
     a.watch_status = 410;
     a.watch_failures = 1;
     informer_start(a.inf);
-    RUN_UNTIL(a.loop, a.watch != NULL, 5);
+    RUN_UNTIL(a.k.loop, a.watch != NULL, 5);
     const struct informer_stats *st = informer_stats(a.inf);
     CHECK_INT_EQ(a.watch_requests, 2);
     CHECK_INT_EQ(st->lists, 2);
@@ -356,9 +344,9 @@ static void test_http_500_backs_off_then_recovers(void)
     a.list_status = 500;
     a.list_failures = 2;
     informer_start(a.inf);
-    RUN_UNTIL(a.loop, a.list_requests == 1, 5);
+    RUN_UNTIL(a.k.loop, a.list_requests == 1, 5);
     CHECK(!informer_synced(a.inf));
-    RUN_UNTIL(a.loop, informer_synced(a.inf) && a.watch, 10);
+    RUN_UNTIL(a.k.loop, informer_synced(a.inf) && a.watch, 10);
     const struct informer_stats *st = informer_stats(a.inf);
     CHECK(informer_synced(a.inf));
     CHECK_INT_EQ(st->errors, 2);
@@ -372,7 +360,7 @@ static void test_http_500_backs_off_then_recovers(void)
     a.watch_failures = 1;
     fake_stream_send(a.watch, "{\"type\":\"ERROR\",\"object\":{\"kind\":\"Status\","
                               "\"code\":500,\"message\":\"internal error\"}}\n");
-    RUN_UNTIL(a.loop, a.watch_requests == 3 && a.watch, 10);
+    RUN_UNTIL(a.k.loop, a.watch_requests == 3 && a.watch, 10);
     CHECK_INT_EQ(a.watch_requests, 3);
     CHECK_INT_EQ(st->errors, 4);
     CHECK_INT_EQ(st->lists, 1);
@@ -381,7 +369,7 @@ static void test_http_500_backs_off_then_recovers(void)
      * backoff starts again from 0.5 s). */
     if (a.watch)
         fake_stream_send(a.watch, BOOKMARK("10") "{\"type\":\"NOPE\",\"object\":{}}\n");
-    RUN_UNTIL(a.loop, a.watch_requests == 4 && a.watch, 10);
+    RUN_UNTIL(a.k.loop, a.watch_requests == 4 && a.watch, 10);
     CHECK_INT_EQ(st->errors, 5);
     CHECK_INT_EQ(st->lists, 1);
     CHECK_INT_EQ(store_count(a.store), 3);
@@ -398,7 +386,7 @@ static void test_404_is_synced_and_empty(void)
     a.list_status = 404;
     a.list_failures = 1000;
     informer_start(a.inf);
-    RUN_UNTIL(a.loop, informer_synced(a.inf), 5);
+    RUN_UNTIL(a.k.loop, informer_synced(a.inf), 5);
     CHECK(informer_synced(a.inf));
     CHECK_INT_EQ(store_count(a.store), 0);
     CHECK_INT_EQ(a.deletes, 1);
@@ -415,12 +403,12 @@ static void test_namespaced_and_cluster_scoped_paths(void)
     struct api a;
     setup_for(&a, &KUBE_SERVICES, "team-a");
     informer_start(a.inf);
-    RUN_UNTIL(a.loop, a.list_requests >= 1, 5);
+    RUN_UNTIL(a.k.loop, a.list_requests >= 1, 5);
     CHECK_STR_EQ(a.last_list, "/api/v1/namespaces/team-a/services?limit=500");
     teardown(&a);
     setup_for(&a, &KUBE_INGRESSCLASSES, "team-a");
     informer_start(a.inf);
-    RUN_UNTIL(a.loop, a.list_requests >= 1, 5);
+    RUN_UNTIL(a.k.loop, a.list_requests >= 1, 5);
     CHECK_STR_EQ(a.last_list, "/apis/networking.k8s.io/v1/ingressclasses?limit=500");
     teardown(&a);
 }

@@ -2,11 +2,10 @@
  * concurrency (409 on a stale resourceVersion): create when absent, renew, take over an
  * expired lease, leave a live one alone, 409 races, step down after the renew deadline or
  * when another replica holds the lease, release, and two electors on one lease. */
-#include <curl/curl.h>
 #include <stdlib.h>
 #include <time.h>
 
-#include "fake_http_server.h"
+#include "fake_kube_api.h"
 #include "kube/leader.h"
 #include "test.h"
 
@@ -14,12 +13,8 @@
 #define LEASES_PATH "/apis/coordination.k8s.io/v1/namespaces/ns/leases"
 
 struct api {
-    struct ev_loop *loop;
-    struct fake_server srv;
-    struct kube_config cfg;
-    char url[64];
-    struct kube_http *http;
-    json_t *lease; /* what the server holds, or NULL */
+    struct fake_kube k; /* the API server and the client */
+    json_t *lease;      /* what the server holds, or NULL */
     long rv;
     /* knobs */
     int fail_status;     /* answer everything with this (0 = behave) */
@@ -113,47 +108,27 @@ static void put_lease(struct api *a, const char *holder, long duration)
     bump_rv(a);
 }
 
-static void respond_json(struct fake_conn *c, int status, const json_t *obj)
-{
-    char *text = json_dumps(obj, JSON_COMPACT);
-    fake_respond(c, status, NULL, text);
-    free(text);
-}
-
-static void respond_status(struct fake_conn *c, int code, const char *reason)
-{
-    char body[256];
-    snprintf(body, sizeof(body),
-             "{\"kind\":\"Status\",\"status\":\"Failure\",\"reason\":\"%s\",\"code\":%d}", reason,
-             code);
-    fake_respond(c, code, NULL, body);
-}
-
 static void handler(void *ud, struct fake_conn *c, const struct fake_request *req)
 {
     struct api *a = ud;
-    if (a->hang)
+    if (fake_kube_fault(c, a->hang, a->fail_status))
         return;
-    if (a->fail_status) {
-        respond_status(c, a->fail_status, "InternalError");
-        return;
-    }
     bool one = strcmp(req->target, LEASE_PATH) == 0;
     if (strcmp(req->method, "GET") == 0 && one) {
         a->gets++;
         if (a->lease)
-            respond_json(c, 200, a->lease);
+            fake_respond_json(c, 200, a->lease);
         else
-            respond_status(c, 404, "NotFound");
+            fake_respond_status(c, 404, "NotFound");
     } else if (strcmp(req->method, "POST") == 0 && strcmp(req->target, LEASES_PATH) == 0) {
         a->posts++;
         if (a->lease) {
-            respond_status(c, 409, "AlreadyExists");
+            fake_respond_status(c, 409, "AlreadyExists");
             return;
         }
         a->lease = json_loads(req->body, 0, NULL);
         bump_rv(a);
-        respond_json(c, 201, a->lease);
+        fake_respond_json(c, 201, a->lease);
     } else if (strcmp(req->method, "PUT") == 0 && one) {
         a->puts++;
         json_t *body = json_loads(req->body, 0, NULL);
@@ -170,15 +145,15 @@ static void handler(void *ud, struct fake_conn *c, const struct fake_request *re
         if (!a->lease || !rv || !have || strcmp(rv, have) != 0) {
             a->conflicts++;
             json_decref(body);
-            respond_status(c, 409, "Conflict");
+            fake_respond_status(c, 409, "Conflict");
             return;
         }
         json_decref(a->lease);
         a->lease = body;
         bump_rv(a);
-        respond_json(c, 200, a->lease);
+        fake_respond_json(c, 200, a->lease);
     } else {
-        respond_status(c, 404, "NotFound");
+        fake_respond_status(c, 404, "NotFound");
     }
 }
 
@@ -194,26 +169,18 @@ static void renew_cb(struct ev_loop *loop, ev_timer *w, int revents)
 static void setup(struct api *a)
 {
     memset(a, 0, sizeof(*a));
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    a->loop = ev_loop_new(EVFLAG_AUTO);
-    CHECK(fake_server_start(&a->srv, a->loop, handler, NULL, a) == 0);
-    a->cfg.server = (char *)fake_server_url(&a->srv, a->url, sizeof(a->url));
-    a->http = kube_http_new(a->loop, &a->cfg);
-    CHECK(a->http != NULL);
+    CHECK(fake_kube_start(&a->k, handler, NULL, a) == 0);
     ev_timer_init(&a->renew_timer, renew_cb, 0.3, 0.3);
     a->renew_timer.data = a;
-    ev_timer_start(a->loop, &a->renew_timer);
+    ev_timer_start(a->k.loop, &a->renew_timer);
 }
 
 static void teardown(struct api *a)
 {
-    ev_timer_stop(a->loop, &a->renew_timer);
-    kube_http_free(a->http);
-    fake_server_stop(&a->srv);
+    ev_timer_stop(a->k.loop, &a->renew_timer);
+    fake_kube_stop(&a->k);
     json_decref(a->lease);
     json_decref(a->last_put);
-    ev_loop_destroy(a->loop);
-    curl_global_cleanup();
 }
 
 /* lease 3 s, renew deadline 1 s, retry 0.1 s: quick, and well inside the ratios. */
@@ -229,7 +196,7 @@ static void elector_start(struct api *a, struct elector *e, const char *id)
         .retry_period = 0.1,
         .cb = {on_started, on_stopped, on_new_leader, e},
     };
-    e->l = leader_new(a->loop, a->http, &cfg);
+    e->l = leader_new(a->k.loop, a->k.http, &cfg);
     CHECK(e->l != NULL);
     if (e->l)
         leader_start(e->l);
@@ -247,7 +214,7 @@ static void test_create_when_absent(void)
     struct elector e;
     setup(&a);
     elector_start(&a, &e, "me");
-    RUN_UNTIL(a.loop, e.started, 5);
+    RUN_UNTIL(a.k.loop, e.started, 5);
     CHECK_INT_EQ(e.started, 1);
     CHECK(leader_is_leader(e.l));
     CHECK_STR_EQ(leader_holder(e.l), "me");
@@ -274,11 +241,11 @@ static void test_renew(void)
     struct elector e;
     setup(&a);
     elector_start(&a, &e, "me");
-    RUN_UNTIL(a.loop, e.started, 5);
+    RUN_UNTIL(a.k.loop, e.started, 5);
     char acquired[40];
     snprintf(acquired, sizeof(acquired), "%s", lease_str(a.lease, "acquireTime"));
     int gets = a.gets;
-    RUN_UNTIL(a.loop, a.puts >= 5, 5);
+    RUN_UNTIL(a.k.loop, a.puts >= 5, 5);
     CHECK(a.puts >= 5);
     CHECK_INT_EQ(a.gets, gets); /* renewals go straight to PUT */
     CHECK_INT_EQ(a.conflicts, 0);
@@ -300,9 +267,9 @@ static void test_take_over_expired_lease(void)
     put_lease(&a, "other", 1); /* nobody renews it */
     double t0 = now_s();
     elector_start(&a, &e, "me");
-    RUN_UNTIL(a.loop, e.n_holders >= 1, 5);
+    RUN_UNTIL(a.k.loop, e.n_holders >= 1, 5);
     CHECK_INT_EQ(e.started, 0); /* first seen now: valid for 1 s by our clock */
-    RUN_UNTIL(a.loop, e.started, 5);
+    RUN_UNTIL(a.k.loop, e.started, 5);
     CHECK_INT_EQ(e.started, 1);
     CHECK(e.started_at - t0 >= 0.9);
     CHECK(e.started_at - t0 < 2.0);
@@ -324,7 +291,7 @@ static void test_live_lease_is_left_alone(void)
     put_lease(&a, "other", 1);
     a.renewer = "other"; /* renews every 0.3 s, well inside 1 s */
     elector_start(&a, &e, "me");
-    RUN_UNTIL(a.loop, false, 1.6);
+    RUN_UNTIL(a.k.loop, false, 1.6);
     CHECK_INT_EQ(e.started, 0);
     CHECK(!leader_is_leader(e.l));
     CHECK_STR_EQ(leader_holder(e.l), "other");
@@ -333,7 +300,7 @@ static void test_live_lease_is_left_alone(void)
     /* The other replica dies: the lease is ours about 1 s after its last renewal. */
     a.renewer = NULL;
     double t0 = now_s();
-    RUN_UNTIL(a.loop, e.started, 5);
+    RUN_UNTIL(a.k.loop, e.started, 5);
     CHECK_INT_EQ(e.started, 1);
     CHECK(e.started_at - t0 < 1.6);
     leader_free(e.l);
@@ -348,14 +315,14 @@ static void test_conflict_means_lost_race(void)
     put_lease(&a, "other", 1);
     a.race_next_put = true; /* "other" renews just before our takeover lands */
     elector_start(&a, &e, "me");
-    RUN_UNTIL(a.loop, a.conflicts >= 1, 5);
+    RUN_UNTIL(a.k.loop, a.conflicts >= 1, 5);
     CHECK_INT_EQ(a.conflicts, 1);
     CHECK_INT_EQ(e.started, 0);
     CHECK_STR_EQ(lease_str(a.lease, "holderIdentity"), "other");
     /* The record changed under us: a fresh second of waiting before the next takeover. */
     double t0 = now_s();
     int puts = a.puts;
-    RUN_UNTIL(a.loop, e.started, 5);
+    RUN_UNTIL(a.k.loop, e.started, 5);
     CHECK_INT_EQ(e.started, 1);
     CHECK(e.started_at - t0 >= 0.8);
     CHECK_INT_EQ(a.puts, puts + 1);
@@ -371,8 +338,8 @@ static void test_two_electors_one_leader(void)
     setup(&a);
     elector_start(&a, &e1, "one");
     elector_start(&a, &e2, "two");
-    RUN_UNTIL(a.loop, e1.started || e2.started, 5);
-    RUN_UNTIL(a.loop, false, 0.6);
+    RUN_UNTIL(a.k.loop, e1.started || e2.started, 5);
+    RUN_UNTIL(a.k.loop, false, 0.6);
     CHECK_INT_EQ(e1.started + e2.started, 1);
     CHECK(leader_is_leader(e1.l) != leader_is_leader(e2.l));
     const char *winner = leader_is_leader(e1.l) ? "one" : "two";
@@ -390,17 +357,17 @@ static void test_step_down_after_renew_deadline(void)
     struct elector e;
     setup(&a);
     elector_start(&a, &e, "me");
-    RUN_UNTIL(a.loop, e.started, 5);
+    RUN_UNTIL(a.k.loop, e.started, 5);
     a.fail_status = 500;
     double t0 = now_s();
-    RUN_UNTIL(a.loop, e.stopped, 5);
+    RUN_UNTIL(a.k.loop, e.stopped, 5);
     CHECK_INT_EQ(e.stopped, 1);
     CHECK(e.stopped_at - t0 >= 0.8); /* renew deadline 1 s after the last success */
     CHECK(e.stopped_at - t0 < 1.5);
     CHECK(!leader_is_leader(e.l));
     /* The API server comes back, the lease is still ours: leading again. */
     a.fail_status = 0; // cppcheck-suppress redundantAssignment ; the handler reads it
-    RUN_UNTIL(a.loop, e.started == 2, 5);
+    RUN_UNTIL(a.k.loop, e.started == 2, 5);
     CHECK_INT_EQ(e.started, 2);
     leader_free(e.l);
     teardown(&a);
@@ -412,10 +379,10 @@ static void test_step_down_when_requests_hang(void)
     struct elector e;
     setup(&a);
     elector_start(&a, &e, "me");
-    RUN_UNTIL(a.loop, e.started, 5);
+    RUN_UNTIL(a.k.loop, e.started, 5);
     a.hang = true;
     double t0 = now_s();
-    RUN_UNTIL(a.loop, e.stopped, 5);
+    RUN_UNTIL(a.k.loop, e.stopped, 5);
     CHECK_INT_EQ(e.stopped, 1);
     CHECK(e.stopped_at - t0 < 1.5);
     leader_free(e.l);
@@ -428,9 +395,9 @@ static void test_step_down_when_lease_is_taken(void)
     struct elector e;
     setup(&a);
     elector_start(&a, &e, "me");
-    RUN_UNTIL(a.loop, e.started, 5);
+    RUN_UNTIL(a.k.loop, e.started, 5);
     other_writes(&a, "thief"); /* our next renewal is stale: 409, GET, a live foreign lease */
-    RUN_UNTIL(a.loop, e.stopped, 5);
+    RUN_UNTIL(a.k.loop, e.stopped, 5);
     CHECK_INT_EQ(e.stopped, 1);
     CHECK(a.conflicts >= 1);
     CHECK_STR_EQ(leader_holder(e.l), "thief");
@@ -445,25 +412,25 @@ static void test_release(void)
     struct elector e, e2;
     setup(&a);
     elector_start(&a, &e, "me");
-    RUN_UNTIL(a.loop, e.started, 5);
+    RUN_UNTIL(a.k.loop, e.started, 5);
     leader_release(e.l, on_released, &e);
     CHECK_INT_EQ(e.stopped, 1); /* at once */
     CHECK(!leader_is_leader(e.l));
-    RUN_UNTIL(a.loop, e.released, 5);
+    RUN_UNTIL(a.k.loop, e.released, 5);
     CHECK_INT_EQ(e.released, 1);
     CHECK_STR_EQ(lease_str(a.lease, "holderIdentity"), "");
     CHECK_INT_EQ(lease_int(a.lease, "leaseDurationSeconds"), 1);
     CHECK_INT_EQ(lease_int(a.lease, "leaseTransitions"), 0);
     /* Stopped: no more requests; a second release just reports done. */
     int n = a.gets + a.puts + a.posts;
-    RUN_UNTIL(a.loop, false, 0.3);
+    RUN_UNTIL(a.k.loop, false, 0.3);
     CHECK_INT_EQ(a.gets + a.puts + a.posts, n);
     leader_release(e.l, on_released, &e);
     CHECK_INT_EQ(e.released, 2);
     /* Another replica takes the released lease at its first try. */
     double t0 = now_s();
     elector_start(&a, &e2, "next");
-    RUN_UNTIL(a.loop, e2.started, 5);
+    RUN_UNTIL(a.k.loop, e2.started, 5);
     CHECK_INT_EQ(e2.started, 1);
     CHECK(e2.started_at - t0 < 0.5);
     CHECK_INT_EQ(lease_int(a.lease, "leaseTransitions"), 1);
@@ -480,11 +447,11 @@ static void test_release_after_cancelled_renewal(void)
     struct elector e;
     setup(&a);
     elector_start(&a, &e, "me");
-    RUN_UNTIL(a.loop, e.started, 5);
+    RUN_UNTIL(a.k.loop, e.started, 5);
     /* A renewal landed that we never heard about: our resourceVersion is stale. */
     bump_rv(&a);
     leader_release(e.l, on_released, &e);
-    RUN_UNTIL(a.loop, e.released, 5);
+    RUN_UNTIL(a.k.loop, e.released, 5);
     CHECK_INT_EQ(e.released, 1);
     CHECK_INT_EQ(a.conflicts, 1);
     CHECK_STR_EQ(lease_str(a.lease, "holderIdentity"), "");
@@ -499,11 +466,11 @@ static void test_release_when_not_leading(void)
     setup(&a);
     put_lease(&a, "other", 15);
     elector_start(&a, &e, "me");
-    RUN_UNTIL(a.loop, e.n_holders >= 1, 5);
+    RUN_UNTIL(a.k.loop, e.n_holders >= 1, 5);
     leader_release(e.l, on_released, &e);
     CHECK_INT_EQ(e.released, 1); /* nothing to release: done at once */
     CHECK_INT_EQ(e.stopped, 0);
-    RUN_UNTIL(a.loop, false, 0.3);
+    RUN_UNTIL(a.k.loop, false, 0.3);
     CHECK_INT_EQ(a.puts, 0);
     CHECK_STR_EQ(lease_str(a.lease, "holderIdentity"), "other");
     leader_free(e.l);
@@ -515,18 +482,18 @@ static void test_config_validation(void)
     struct api a;
     setup(&a);
     struct leader_config cfg = {.namespace = "ns", .name = "lock", .identity = "me"};
-    struct leader *l = leader_new(a.loop, a.http, &cfg);
+    struct leader *l = leader_new(a.k.loop, a.k.http, &cfg);
     CHECK(l != NULL); /* defaults 15/10/2 */
     leader_free(l);
     cfg.lease_duration = 4; /* derived: 2.67 / 0.53 */
-    l = leader_new(a.loop, a.http, &cfg);
+    l = leader_new(a.k.loop, a.k.http, &cfg);
     CHECK(l != NULL);
     leader_free(l);
     cfg.renew_deadline = 5; /* >= lease */
-    CHECK(leader_new(a.loop, a.http, &cfg) == NULL);
+    CHECK(leader_new(a.k.loop, a.k.http, &cfg) == NULL);
     cfg.renew_deadline = 0;
     cfg.identity = "";
-    CHECK(leader_new(a.loop, a.http, &cfg) == NULL);
+    CHECK(leader_new(a.k.loop, a.k.http, &cfg) == NULL);
     char id[128];
     leader_default_identity(id, sizeof(id));
     CHECK(strchr(id, '_') != NULL);

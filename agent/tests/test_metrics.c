@@ -2,13 +2,12 @@
  * histogram buckets) and the /metrics, /healthz, /readyz handlers: with no sources, with a
  * real cache against a scripted API server (watch-only), and with a real reconciler, runtime
  * API client and SPOE server that have done nothing yet (routing mode). */
-#include <curl/curl.h>
 #include <math.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include "admin/metrics.h"
-#include "fake_http_server.h"
+#include "fake_kube_api.h"
 #include "haproxy/reconciler.h"
 #include "haproxy/runtime_api.h"
 #include "kube/cache.h"
@@ -215,11 +214,7 @@ static void test_no_sources(void)
     "\"spec\":{}}"
 
 struct api {
-    struct ev_loop *loop;
-    struct fake_server srv;
-    struct kube_config cfg;
-    char url[64];
-    struct kube_http *http;
+    struct fake_kube k; /* the API server and the client */
     struct kube_cache *cache;
     bool answer_lists; /* false: LISTs wait forever */
 };
@@ -249,24 +244,17 @@ static void on_change(void *ud, unsigned long events)
 static void api_setup(struct api *a, bool answer_lists)
 {
     memset(a, 0, sizeof(*a));
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    a->loop = ev_loop_new(EVFLAG_AUTO);
     a->answer_lists = answer_lists;
-    CHECK(fake_server_start(&a->srv, a->loop, handler, NULL, a) == 0);
-    a->cfg.server = (char *)fake_server_url(&a->srv, a->url, sizeof(a->url));
-    a->http = kube_http_new(a->loop, &a->cfg);
-    a->cache = kube_cache_new(a->loop, a->http, NULL, 0.01, on_change, a);
-    CHECK(a->http && a->cache);
+    CHECK(fake_kube_start(&a->k, handler, NULL, a) == 0);
+    a->cache = kube_cache_new(a->k.loop, a->k.http, NULL, 0.01, on_change, a);
+    CHECK(a->cache);
     kube_cache_start(a->cache);
 }
 
 static void api_teardown(struct api *a)
 {
     kube_cache_free(a->cache);
-    kube_http_free(a->http);
-    fake_server_stop(&a->srv);
-    ev_loop_destroy(a->loop);
-    curl_global_cleanup();
+    fake_kube_stop(&a->k);
 }
 
 static char *scrape(struct metrics *m)
@@ -291,7 +279,7 @@ static void test_watch_only_before_sync(void)
     api_setup(&a, false);
     struct metrics_sources src = {.cache = a.cache};
     struct metrics *m = metrics_new(&src);
-    RUN_UNTIL(a.loop, fake_server_open_conns(&a.srv) >= kube_cache_count(a.cache), 5);
+    RUN_UNTIL(a.k.loop, fake_server_open_conns(&a.k.srv) >= kube_cache_count(a.cache), 5);
     char body[256];
     CHECK_INT_EQ(readyz(m, body, sizeof(body)), 503);
     CHECK(strncmp(body, "cache not synced: waiting for the first list of ", 48) == 0);
@@ -312,7 +300,7 @@ static void test_watch_only_synced(void)
     api_setup(&a, true);
     struct metrics_sources src = {.cache = a.cache};
     struct metrics *m = metrics_new(&src);
-    RUN_UNTIL(a.loop, kube_cache_synced(a.cache), 5);
+    RUN_UNTIL(a.k.loop, kube_cache_synced(a.cache), 5);
     CHECK(kube_cache_synced(a.cache));
     char body[256];
     CHECK_INT_EQ(readyz(m, body, sizeof(body)), 200);
@@ -348,11 +336,11 @@ static void test_routing_mode(void)
     struct runtime_api_config rc;
     runtime_api_config_defaults(&rc);
     rc.address = sock;
-    struct runtime_api *api = runtime_api_new(a.loop, &rc, err, sizeof(err));
+    struct runtime_api *api = runtime_api_new(a.k.loop, &rc, err, sizeof(err));
     CHECK(api != NULL);
     struct haproxy_render_params params = {
         .state_dir = dir, .bind_addr = "127.0.0.1", .http_port = 1, .https_port = 2};
-    struct reconciler *rec = reconciler_new(a.loop, api, &params, 4, err, sizeof(err));
+    struct reconciler *rec = reconciler_new(a.k.loop, api, &params, 4, err, sizeof(err));
     CHECK(rec != NULL);
     struct spoe_server_config sc;
     spoe_server_config_init(&sc);
@@ -366,7 +354,7 @@ static void test_routing_mode(void)
 
     struct metrics_sources src = {.cache = a.cache, .rec = rec, .api = api, .spoe = spoe};
     struct metrics *m = metrics_new(&src);
-    RUN_UNTIL(a.loop, kube_cache_synced(a.cache), 5);
+    RUN_UNTIL(a.k.loop, kube_cache_synced(a.cache), 5);
     char body[256];
     CHECK_INT_EQ(readyz(m, body, sizeof(body)), 503);
     CHECK_STR_EQ(body, "routing not pushed into HAProxy yet: no reconcile pass completed\n");

@@ -1,7 +1,6 @@
 /* test_model.c - building the routing model from Kubernetes objects: class
  * selection, paths, conflicts, ports, endpoints, defaults, TLS, annotations,
  * determinism, and the diff between two models. */
-#include <stdarg.h>
 #include <stdlib.h>
 
 #include "kube/store.h"
@@ -11,27 +10,8 @@
 #include "model/model_diff.h"
 #include "model/names.h"
 #include "model/routes.h"
+#include "json_text.h"
 #include "test.h"
-
-/* JSON from a printf format, with ' standing for " to keep tests readable. */
-static json_t *J(const char *fmt, ...)
-{
-    char buf[8192];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof(buf), fmt, ap);
-    va_end(ap);
-    for (char *p = buf; *p; p++)
-        if (*p == '\'')
-            *p = '"';
-    json_error_t err;
-    json_t *j = json_loads(buf, 0, &err);
-    if (!j) {
-        printf("# bad test JSON: %s: %s\n", err.text, buf);
-        abort();
-    }
-    return j;
-}
 
 struct fixture {
     json_t *classes, *ingresses, *services, *slices, *secrets;

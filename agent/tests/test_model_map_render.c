@@ -1,33 +1,14 @@
 /* test_model_map_render.c - the routes map rendered from a model: keys,
  * values, backend names, the default entry, and the simulated HAProxy
  * lookup and rewrite on it. */
-#include <stdarg.h>
 #include <stdlib.h>
 
 #include "haproxy/cli_escape.h"
 #include "model/map_render.h"
 #include "model/route_match.h"
 #include "model/routes.h"
+#include "json_text.h"
 #include "test.h"
-
-static json_t *J(const char *fmt, ...)
-{
-    char buf[8192];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof(buf), fmt, ap);
-    va_end(ap);
-    for (char *p = buf; *p; p++)
-        if (*p == '\'')
-            *p = '"';
-    json_error_t err;
-    json_t *j = json_loads(buf, 0, &err);
-    if (!j) {
-        printf("# bad test JSON: %s: %s\n", err.text, buf);
-        abort();
-    }
-    return j;
-}
 
 static const char *path_json(const char *path, const char *type, const char *svc)
 {

@@ -2,32 +2,13 @@
  * documentation: the path matching examples table, host and wildcard
  * precedence, Host header handling, and rewrites. Every case is also looked
  * up in the rendered routes map (map_render.h), which must agree. */
-#include <stdarg.h>
 #include <stdlib.h>
 
 #include "model/map_render.h"
 #include "model/route_match.h"
 #include "model/routes.h"
+#include "json_text.h"
 #include "test.h"
-
-static json_t *J(const char *fmt, ...)
-{
-    char buf[8192];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof(buf), fmt, ap);
-    va_end(ap);
-    for (char *p = buf; *p; p++)
-        if (*p == '\'')
-            *p = '"';
-    json_error_t err;
-    json_t *j = json_loads(buf, 0, &err);
-    if (!j) {
-        printf("# bad test JSON: %s: %s\n", err.text, buf);
-        abort();
-    }
-    return j;
-}
 
 /* A model from rules written "HOST TYPE PATH" (HOST "-" for none, TYPE E,
  * P or I), one per line, each to its own Service, plus a default backend. */

@@ -1,241 +1,44 @@
 /*
  * test_runtime_api.c - the runtime API client against a real HAProxy.
  *
- * Each test starts its own `haproxy -f CFG -db` (a child, killed when the
- * test ends or the test process dies: PR_SET_PDEATHSIG) in a mkdtemp
+ * Each test starts its own `haproxy -f CFG -db` (haproxy_fixture.h: a child,
+ * killed when the test ends or the test process dies) in a private
  * directory, waits for its stats socket by polling with a deadline, and
  * drives it through runtime_api on a libev loop. A few tests use a fake
  * server (a listening unix socket that never answers) instead.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/un.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
-
-#include <netinet/in.h>
 
 #include <ev.h>
 
 #include "haproxy/runtime_api.h"
+#include "haproxy_fixture.h"
 #include "test.h"
 
 /* ---- an HAProxy for one test ------------------------------------------ */
 
+/* The map frontend of haproxy_fixture.h (routes.map, exact.map) and
+ * "pool", an empty backend for dynamic servers. */
 struct haproxy {
-    char dir[256];
-    char cfg[300];
-    char sock[300];
-    char routes_map[300];
-    char exact_map[300];
-    char log[300];
-    int http_port;
-    pid_t pid;
+    struct hx hx;
+    char routes_map[PATH_MAX + 32];
+    char exact_map[PATH_MAX + 32];
 };
-
-static struct haproxy *running; /* killed at exit if a test bails out */
-
-static void write_text(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    if (f) {
-        fputs(text, f);
-        fclose(f);
-    }
-}
-
-static int free_tcp_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof(a);
-    int port = -1;
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    if (fd >= 0)
-        close(fd);
-    return port;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* A unix socket address for path; -1 if the path is too long for one. */
-static int unix_address(struct sockaddr_un *a, const char *path)
-{
-    memset(a, 0, sizeof(*a));
-    a->sun_family = AF_UNIX;
-    if (strlen(path) >= sizeof(a->sun_path))
-        return -1;
-    memcpy(a->sun_path, path, strlen(path) + 1);
-    return 0;
-}
-
-static int unix_connectable(const char *path)
-{
-    struct sockaddr_un a;
-    if (unix_address(&a, path) < 0)
-        return 0;
-    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-    int ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
-    if (fd >= 0)
-        close(fd);
-    return ok;
-}
-
-static void haproxy_kill(struct haproxy *h)
-{
-    if (h->pid > 0) {
-        kill(h->pid, SIGKILL);
-        waitpid(h->pid, NULL, 0);
-        h->pid = 0;
-    }
-}
-
-static void kill_running_at_exit(void)
-{
-    if (running)
-        haproxy_kill(running);
-}
-
-/* Starts haproxy on h's config; 0 once its stats socket accepts connections. */
-static int haproxy_run(struct haproxy *h)
-{
-    unlink(h->sock);
-    pid_t pid = fork();
-    if (pid < 0)
-        return -1;
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        int fd = open(h->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-        }
-        execlp("haproxy", "haproxy", "-f", h->cfg, "-db", (char *)NULL);
-        _exit(127);
-    }
-    h->pid = pid;
-    running = h;
-    double deadline = now_s() + 10;
-    while (now_s() < deadline) {
-        if (waitpid(pid, NULL, WNOHANG) == pid) {
-            h->pid = 0;
-            printf("# haproxy exited at start, see its log\n");
-            return -1;
-        }
-        if (unix_connectable(h->sock))
-            return 0;
-        struct timespec pause = {0, 10 * 1000 * 1000};
-        nanosleep(&pause, NULL); /* polling the socket, bounded by the deadline */
-    }
-    haproxy_kill(h);
-    return -1;
-}
-
-/* A new private directory under $TMPDIR (or /tmp). */
-static int make_temp_dir(char *out, size_t size)
-{
-    const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-    snprintf(out, size, "%s/spoke-rt-XXXXXX", tmp);
-    return mkdtemp(out) ? 0 : -1;
-}
 
 static int haproxy_start(struct haproxy *h)
 {
     memset(h, 0, sizeof(*h));
-    if (make_temp_dir(h->dir, sizeof(h->dir)) < 0)
+    if (hx_init(&h->hx, "spoke-rt") < 0)
         return -1;
-    snprintf(h->cfg, sizeof(h->cfg), "%s/haproxy.cfg", h->dir);
-    snprintf(h->sock, sizeof(h->sock), "%s/admin.sock", h->dir);
-    snprintf(h->routes_map, sizeof(h->routes_map), "%s/routes.map", h->dir);
-    snprintf(h->exact_map, sizeof(h->exact_map), "%s/exact.map", h->dir);
-    snprintf(h->log, sizeof(h->log), "%s/haproxy.log", h->dir);
-    h->http_port = free_tcp_port();
-    write_text(h->routes_map, "/ root\n/old old\n");
-    write_text(h->exact_map, "/exact/one 1\n");
-    char cfg[4096];
-    snprintf(cfg, sizeof(cfg),
-             "global\n"
-             "    stats socket %s mode 600 level admin\n"
-             "    stats timeout 1m\n"
-             "defaults\n"
-             "    mode http\n"
-             "    timeout client 10s\n"
-             "    timeout connect 5s\n"
-             "    timeout server 10s\n"
-             "frontend fe\n"
-             "    bind 127.0.0.1:%d\n"
-             "    http-request return status 200 content-type text/plain lf-string "
-             "\"%%[path,map_str(%s,none)]\" if { path_beg /exact/ }\n"
-             "    http-request return status 200 content-type text/plain lf-string "
-             "\"%%[path,map_beg(%s,none)]\"\n"
-             "backend pool\n",
-             h->sock, h->http_port, h->exact_map, h->routes_map);
-    write_text(h->cfg, cfg);
-    static int registered;
-    if (!registered++)
-        atexit(kill_running_at_exit);
-    return haproxy_run(h);
-}
-
-static void haproxy_stop(struct haproxy *h)
-{
-    haproxy_kill(h);
-    running = NULL;
-    const char *files[] = {h->cfg, h->sock, h->routes_map, h->exact_map, h->log};
-    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
-        unlink(files[i]);
-    rmdir(h->dir);
-}
-
-/* ---- loop helpers ------------------------------------------------------ */
-
-static void wake_cb(struct ev_loop *loop, ev_timer *w, int revents)
-{
-    (void)loop;
-    (void)w;
-    (void)revents;
-}
-
-/* Runs the loop until *flag becomes true or seconds pass; returns *flag. */
-static int run_until(struct ev_loop *loop, const int *flag, double seconds)
-{
-    ev_timer deadline;
-    ev_timer_init(&deadline, wake_cb, seconds, 0.);
-    ev_timer_start(loop, &deadline);
-    double end = now_s() + seconds;
-    while (!*flag && now_s() < end)
-        ev_run(loop, EVRUN_ONCE);
-    ev_timer_stop(loop, &deadline);
-    return *flag;
-}
-
-static struct runtime_api *client_for(struct ev_loop *loop, const char *address)
-{
-    struct runtime_api_config cfg;
-    runtime_api_config_defaults(&cfg);
-    cfg.address = address;
-    cfg.reconnect_min_delay = 0.05;
-    cfg.reconnect_max_delay = 0.2;
-    char err[128];
-    struct runtime_api *api = runtime_api_new(loop, &cfg, err, sizeof(err));
-    if (!api)
-        printf("# runtime_api_new: %s\n", err);
-    return api;
+    snprintf(h->routes_map, sizeof(h->routes_map), "%s/routes.map", h->hx.dir);
+    snprintf(h->exact_map, sizeof(h->exact_map), "%s/exact.map", h->hx.dir);
+    return hx_start_map_frontend(&h->hx, hx_free_tcp_port(), "", "backend pool\n");
 }
 
 /* ---- tests -------------------------------------------------------------- */
@@ -245,7 +48,7 @@ static void test_show_info_and_show_map(void)
     struct haproxy h;
     CHECK(haproxy_start(&h) == 0);
     struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
-    struct runtime_api *api = client_for(loop, h.sock);
+    struct runtime_api *api = hx_client(loop, h.hx.sock);
     char *answer = NULL;
     size_t len = 0;
     CHECK_INT_EQ(runtime_api_call_sync(api, "show info", NULL, 0, &answer, &len), 0);
@@ -261,7 +64,7 @@ static void test_show_info_and_show_map(void)
     CHECK(answer && strstr(answer, h.exact_map) != NULL);
     free(answer);
 
-    char cmd[512];
+    char cmd[PATH_MAX + 128];
     snprintf(cmd, sizeof(cmd), "show map %s", h.routes_map);
     CHECK_INT_EQ(runtime_api_call_sync(api, cmd, NULL, 0, &answer, &len), 0);
     CHECK(answer && strstr(answer, " / root\n") != NULL);
@@ -275,7 +78,7 @@ static void test_show_info_and_show_map(void)
     CHECK_INT_EQ(st.failed, 0);
     runtime_api_free(api);
     ev_loop_destroy(loop);
-    haproxy_stop(&h);
+    hx_stop(&h.hx);
 }
 
 /* 2.6 answers "del server" without the empty line before the prompt; the
@@ -285,7 +88,7 @@ static void test_dynamic_servers_and_del_server_framing(void)
     struct haproxy h;
     CHECK(haproxy_start(&h) == 0);
     struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
-    struct runtime_api *api = client_for(loop, h.sock);
+    struct runtime_api *api = hx_client(loop, h.hx.sock);
     const char *steps[][2] = {
         {"add server pool/a 127.0.1.1:8080", "New server registered."},
         {"set server pool/a state maint", ""},
@@ -303,7 +106,7 @@ static void test_dynamic_servers_and_del_server_framing(void)
     }
     runtime_api_free(api);
     ev_loop_destroy(loop);
-    haproxy_stop(&h);
+    hx_stop(&h.hx);
 }
 
 static void test_empty_and_error_answers_keep_framing(void)
@@ -311,8 +114,8 @@ static void test_empty_and_error_answers_keep_framing(void)
     struct haproxy h;
     CHECK(haproxy_start(&h) == 0);
     struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
-    struct runtime_api *api = client_for(loop, h.sock);
-    char cmd[512], *answer = NULL;
+    struct runtime_api *api = hx_client(loop, h.hx.sock);
+    char cmd[PATH_MAX + 128], *answer = NULL;
     size_t len = 99;
 
     snprintf(cmd, sizeof(cmd), "set map %s /old new\\ value", h.routes_map);
@@ -331,7 +134,7 @@ static void test_empty_and_error_answers_keep_framing(void)
     free(answer);
     runtime_api_free(api);
     ev_loop_destroy(loop);
-    haproxy_stop(&h);
+    hx_stop(&h.hx);
 }
 
 #define PIPELINED 200
@@ -374,11 +177,11 @@ static void test_200_pipelined_commands_answer_in_order(void)
     struct haproxy h;
     CHECK(haproxy_start(&h) == 0);
     struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
-    struct runtime_api *api = client_for(loop, h.sock);
+    struct runtime_api *api = hx_client(loop, h.hx.sock);
     struct pipeline p = {.in_order = 1};
     struct pipelined_cmd cmds[PIPELINED];
     for (int i = 0; i < PIPELINED; i++) {
-        char cmd[512];
+        char cmd[PATH_MAX + 128];
         if (i % 2 == 0)
             snprintf(cmd, sizeof(cmd), "add map %s /p/%d v%d", h.exact_map, i, i);
         else
@@ -389,14 +192,14 @@ static void test_200_pipelined_commands_answer_in_order(void)
     /* all queued before the loop runs: nothing can have been answered yet */
     CHECK_INT_EQ(p.answered, 0);
     CHECK_INT_EQ(runtime_api_pending(api), PIPELINED);
-    CHECK(run_until(loop, &p.all_done, 10));
+    CHECK(hx_run_until(loop, &p.all_done, 10));
     CHECK_INT_EQ(p.answered, PIPELINED);
     CHECK(p.in_order);
     CHECK_INT_EQ(p.correct, PIPELINED);
     CHECK_INT_EQ(runtime_api_pending(api), 0);
     runtime_api_free(api);
     ev_loop_destroy(loop);
-    haproxy_stop(&h);
+    hx_stop(&h.hx);
 }
 
 static void test_payload_commands(void)
@@ -404,8 +207,8 @@ static void test_payload_commands(void)
     struct haproxy h;
     CHECK(haproxy_start(&h) == 0);
     struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
-    struct runtime_api *api = client_for(loop, h.sock);
-    char cmd[512], *answer = NULL;
+    struct runtime_api *api = hx_client(loop, h.hx.sock);
+    char cmd[PATH_MAX + 128], *answer = NULL;
     size_t len = 99;
     snprintf(cmd, sizeof(cmd), "add map %s", h.exact_map);
     const char *payload = "/exact/k1 v1\n/exact/k2 value with spaces\n/exact/k3 v3";
@@ -427,7 +230,7 @@ static void test_payload_commands(void)
     free(answer);
     runtime_api_free(api);
     ev_loop_destroy(loop);
-    haproxy_stop(&h);
+    hx_stop(&h.hx);
 }
 
 static void never_called_cb(void *user, const char *answer, size_t len, int err)
@@ -441,7 +244,7 @@ static void never_called_cb(void *user, const char *answer, size_t len, int err)
 static void test_commands_that_would_break_framing_are_refused(void)
 {
     struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
-    struct runtime_api *api = client_for(loop, "/nonexistent/admin.sock");
+    struct runtime_api *api = hx_client(loop, "/nonexistent/admin.sock");
     int calls = 0;
     static const char *const bad[] = {
         "",     "show info\nshow stat", "show info\r",     "a;b",     "set map m k v\\", "prompt",
@@ -492,7 +295,7 @@ static void outcome_cb(void *user, const char *answer, size_t len, int err)
 static int silent_server(const char *path)
 {
     struct sockaddr_un a;
-    if (unix_address(&a, path) < 0)
+    if (hx_unix_address(&a, path) < 0)
         return -1;
     int fd = socket(AF_UNIX, SOCK_STREAM, 0);
     unlink(path);
@@ -506,21 +309,21 @@ static int silent_server(const char *path)
 
 static void test_timeout_fails_the_late_command_and_the_rest(void)
 {
-    char dir[200], path[256];
-    CHECK(make_temp_dir(dir, sizeof(dir)) == 0);
+    char dir[PATH_MAX], path[PATH_MAX + 32];
+    CHECK(hx_make_temp_dir(dir, sizeof(dir), "spoke-rt") == 0);
     snprintf(path, sizeof(path), "%s/silent.sock", dir);
     int srv = silent_server(path);
     CHECK(srv >= 0);
     struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
-    struct runtime_api *api = client_for(loop, path);
+    struct runtime_api *api = hx_client(loop, path);
     struct outcome first = {0}, second = {0};
     struct runtime_api_request r1 = {.command = "show info", .timeout = 0.2};
     struct runtime_api_request r2 = {.command = "show info", .timeout = 30};
     CHECK_INT_EQ(runtime_api_submit(api, &r1, outcome_cb, &first), 0);
     CHECK_INT_EQ(runtime_api_submit(api, &r2, outcome_cb, &second), 0);
-    double t0 = now_s();
-    CHECK(run_until(loop, &second.done, 5));
-    double took = now_s() - t0;
+    double t0 = hx_now();
+    CHECK(hx_run_until(loop, &second.done, 5));
+    double took = hx_now() - t0;
     CHECK_INT_EQ(first.err, -ETIMEDOUT);
     CHECK_INT_EQ(second.err, -ECONNABORTED);
     CHECK(took >= 0.19 && took < 2);
@@ -536,16 +339,16 @@ static void test_timeout_fails_the_late_command_and_the_rest(void)
 static void test_connect_failure_fails_commands_then_backs_off(void)
 {
     struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
-    struct runtime_api *api = client_for(loop, "/nonexistent-dir/admin.sock");
+    struct runtime_api *api = hx_client(loop, "/nonexistent-dir/admin.sock");
     struct outcome a = {0}, b = {0};
     CHECK_INT_EQ(runtime_api_send(api, "show info", outcome_cb, &a), 0);
-    CHECK(run_until(loop, &a.done, 3));
+    CHECK(hx_run_until(loop, &a.done, 3));
     CHECK_INT_EQ(a.err, -ENOENT);
-    double t0 = now_s();
+    double t0 = hx_now();
     CHECK_INT_EQ(runtime_api_send(api, "show info", outcome_cb, &b), 0);
-    CHECK(run_until(loop, &b.done, 3));
+    CHECK(hx_run_until(loop, &b.done, 3));
     CHECK_INT_EQ(b.err, -ENOENT);
-    CHECK(now_s() - t0 >= 0.04); /* waited for the backoff (0.05 s) */
+    CHECK(hx_now() - t0 >= 0.04); /* waited for the backoff (0.05 s) */
     CHECK(!runtime_api_connected(api));
     runtime_api_free(api);
     ev_loop_destroy(loop);
@@ -558,7 +361,7 @@ static void test_answer_larger_than_limit(void)
     struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
     struct runtime_api_config cfg;
     runtime_api_config_defaults(&cfg);
-    cfg.address = h.sock;
+    cfg.address = h.hx.sock;
     cfg.max_answer = 200; /* "show info" is over 1 KiB */
     cfg.reconnect_min_delay = 0.01;
     char err[128], *answer = NULL;
@@ -566,14 +369,14 @@ static void test_answer_larger_than_limit(void)
     CHECK_INT_EQ(runtime_api_call_sync(api, "show info", NULL, 0, &answer, NULL), -EMSGSIZE);
     CHECK(answer == NULL);
     /* the next command gets a fresh connection */
-    char cmd[512];
+    char cmd[PATH_MAX + 128];
     snprintf(cmd, sizeof(cmd), "get map %s /old", h.routes_map);
     CHECK_INT_EQ(runtime_api_call_sync(api, cmd, NULL, 0, &answer, NULL), 0);
     CHECK(answer && strstr(answer, "value=\"old\"") != NULL);
     free(answer);
     runtime_api_free(api);
     ev_loop_destroy(loop);
-    haproxy_stop(&h);
+    hx_stop(&h.hx);
 }
 
 #define QUEUED 300
@@ -598,7 +401,7 @@ static void kill_cb(void *user, const char *answer, size_t len, int err)
             k->order_kept = 0;
         k->ok++;
         if (k->ok == 1)
-            haproxy_kill(k->h); /* SIGKILL with ~300 commands still queued */
+            hx_kill(&k->h->hx); /* SIGKILL with ~300 commands still queued */
     } else {
         if (!k->failed)
             k->first_err = err;
@@ -613,11 +416,11 @@ static void test_haproxy_killed_mid_queue_then_restarted(void)
     struct haproxy h;
     CHECK(haproxy_start(&h) == 0);
     struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
-    struct runtime_api *api = client_for(loop, h.sock);
+    struct runtime_api *api = hx_client(loop, h.hx.sock);
     struct kill_run k = {.h = &h, .order_kept = 1};
     for (int i = 0; i < QUEUED; i++)
         CHECK_INT_EQ(runtime_api_send(api, "show info", kill_cb, &k), 0);
-    CHECK(run_until(loop, &k.all_done, 10));
+    CHECK(hx_run_until(loop, &k.all_done, 10));
     CHECK_INT_EQ(k.answered, QUEUED);
     CHECK(k.ok >= 1);
     CHECK(k.failed >= 1);
@@ -629,11 +432,11 @@ static void test_haproxy_killed_mid_queue_then_restarted(void)
     /* while HAProxy is down, commands fail fast */
     struct outcome down = {0};
     CHECK_INT_EQ(runtime_api_send(api, "show info", outcome_cb, &down), 0);
-    CHECK(run_until(loop, &down.done, 3));
+    CHECK(hx_run_until(loop, &down.done, 3));
     CHECK_INT_EQ(down.err, -ECONNREFUSED);
 
     /* restarted: the next command reconnects */
-    CHECK(haproxy_run(&h) == 0);
+    CHECK(hx_run(&h.hx) == 0);
     char *answer = NULL;
     CHECK_INT_EQ(runtime_api_call_sync(api, "show info", NULL, 0, &answer, NULL), 0);
     CHECK(answer && strncmp(answer, "Name: HAProxy\n", 14) == 0);
@@ -644,7 +447,7 @@ static void test_haproxy_killed_mid_queue_then_restarted(void)
     CHECK(st.disconnects >= 2);
     runtime_api_free(api);
     ev_loop_destroy(loop);
-    haproxy_stop(&h);
+    hx_stop(&h.hx);
 }
 
 struct free_in_cb {
@@ -675,16 +478,16 @@ static void test_free_from_a_callback(void)
     CHECK(haproxy_start(&h) == 0);
     struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
     struct free_in_cb f = {0};
-    f.api = client_for(loop, h.sock);
+    f.api = hx_client(loop, h.hx.sock);
     for (int i = 0; i < 20; i++)
         CHECK_INT_EQ(runtime_api_send(f.api, "show info", free_in_cb, &f), 0);
     int done = 0;
     /* the loop has nothing left to do once the client is gone */
     ev_timer guard;
-    ev_timer_init(&guard, wake_cb, 5, 0.);
+    ev_timer_init(&guard, hx_wake_cb, 5, 0.);
     ev_timer_start(loop, &guard);
-    double end = now_s() + 5;
-    while (f.ok + f.cancelled + f.other < 20 && now_s() < end)
+    double end = hx_now() + 5;
+    while (f.ok + f.cancelled + f.other < 20 && hx_now() < end)
         ev_run(loop, EVRUN_ONCE);
     ev_timer_stop(loop, &guard);
     done = f.ok + f.cancelled + f.other;
@@ -693,7 +496,7 @@ static void test_free_from_a_callback(void)
     CHECK_INT_EQ(f.cancelled, 19);
     CHECK_INT_EQ(f.other, 0);
     ev_loop_destroy(loop);
-    haproxy_stop(&h);
+    hx_stop(&h.hx);
 }
 
 static void test_idle_connection_closed_then_reopened(void)
@@ -703,7 +506,7 @@ static void test_idle_connection_closed_then_reopened(void)
     struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
     struct runtime_api_config cfg;
     runtime_api_config_defaults(&cfg);
-    cfg.address = h.sock;
+    cfg.address = h.hx.sock;
     cfg.idle_close = 0.1;
     char err[128], *answer = NULL;
     struct runtime_api *api = runtime_api_new(loop, &cfg, err, sizeof(err));
@@ -711,10 +514,10 @@ static void test_idle_connection_closed_then_reopened(void)
     free(answer);
     CHECK(runtime_api_connected(api));
     ev_timer guard;
-    ev_timer_init(&guard, wake_cb, 3, 0.);
+    ev_timer_init(&guard, hx_wake_cb, 3, 0.);
     ev_timer_start(loop, &guard);
-    double end = now_s() + 3;
-    while (runtime_api_connected(api) && now_s() < end)
+    double end = hx_now() + 3;
+    while (runtime_api_connected(api) && hx_now() < end)
         ev_run(loop, EVRUN_ONCE);
     ev_timer_stop(loop, &guard);
     CHECK(!runtime_api_connected(api));
@@ -727,7 +530,7 @@ static void test_idle_connection_closed_then_reopened(void)
     CHECK_INT_EQ(st.failed, 0);
     runtime_api_free(api);
     ev_loop_destroy(loop);
-    haproxy_stop(&h);
+    hx_stop(&h.hx);
 }
 
 static void test_tcp_address(void)
@@ -741,13 +544,13 @@ static void test_tcp_address(void)
     CHECK(err[0] != '\0');
     /* a closed local port: refused, reported through the callback */
     char addr[64];
-    snprintf(addr, sizeof(addr), "ipv4@127.0.0.1:%d", free_tcp_port());
+    snprintf(addr, sizeof(addr), "ipv4@127.0.0.1:%d", hx_free_tcp_port());
     cfg.address = addr;
     struct runtime_api *api = runtime_api_new(loop, &cfg, err, sizeof(err));
     CHECK(api != NULL);
     struct outcome o = {0};
     CHECK_INT_EQ(runtime_api_send(api, "show info", outcome_cb, &o), 0);
-    CHECK(run_until(loop, &o.done, 3));
+    CHECK(hx_run_until(loop, &o.done, 3));
     CHECK_INT_EQ(o.err, -ECONNREFUSED);
     runtime_api_free(api);
     ev_loop_destroy(loop);
@@ -853,8 +656,8 @@ static void answer_log_cb(void *user, const char *answer, size_t len, int err)
 
 static void test_framing_byte_by_byte(void)
 {
-    char dir[200], path[256];
-    CHECK(make_temp_dir(dir, sizeof(dir)) == 0);
+    char dir[PATH_MAX], path[PATH_MAX + 32];
+    CHECK(hx_make_temp_dir(dir, sizeof(dir), "spoke-rt") == 0);
     snprintf(path, sizeof(path), "%s/scripted.sock", dir);
     struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
     static const char script[] =
@@ -866,14 +669,14 @@ static void test_framing_byte_by_byte(void)
         "+ y\n\n> ";                             /* "+ " kept outside payloads */
     struct scripted_server srv;
     CHECK(scripted_server_start(&srv, loop, path, script) == 0);
-    struct runtime_api *api = client_for(loop, path);
+    struct runtime_api *api = hx_client(loop, path);
     struct answer_log log = {.expect = 5};
     CHECK_INT_EQ(runtime_api_send(api, "c1", answer_log_cb, &log), 0);
     CHECK_INT_EQ(runtime_api_send(api, "c2", answer_log_cb, &log), 0);
     CHECK_INT_EQ(runtime_api_send_payload(api, "c3", "a 1\nb 2\n", 8, answer_log_cb, &log), 0);
     CHECK_INT_EQ(runtime_api_send(api, "c4", answer_log_cb, &log), 0);
     CHECK_INT_EQ(runtime_api_send(api, "c5", answer_log_cb, &log), 0);
-    CHECK(run_until(loop, &log.done, 5));
+    CHECK(hx_run_until(loop, &log.done, 5));
     CHECK_INT_EQ(log.count, 5);
     for (int i = 0; i < 5; i++)
         CHECK_INT_EQ(log.errs[i], 0);
@@ -892,8 +695,8 @@ static void test_framing_byte_by_byte(void)
 
 static void test_garbage_is_a_protocol_error(void)
 {
-    char dir[200], path[256];
-    CHECK(make_temp_dir(dir, sizeof(dir)) == 0);
+    char dir[PATH_MAX], path[PATH_MAX + 32];
+    CHECK(hx_make_temp_dir(dir, sizeof(dir), "spoke-rt") == 0);
     snprintf(path, sizeof(path), "%s/scripted.sock", dir);
     struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
     /* after the prompt, an output whose empty line is followed by a line,
@@ -901,11 +704,11 @@ static void test_garbage_is_a_protocol_error(void)
     static const char script[] = "\n> out\n\nnot a prompt\nmore\n\n> ";
     struct scripted_server srv;
     CHECK(scripted_server_start(&srv, loop, path, script) == 0);
-    struct runtime_api *api = client_for(loop, path);
+    struct runtime_api *api = hx_client(loop, path);
     struct answer_log log = {.expect = 2};
     CHECK_INT_EQ(runtime_api_send(api, "c1", answer_log_cb, &log), 0);
     CHECK_INT_EQ(runtime_api_send(api, "c2", answer_log_cb, &log), 0);
-    CHECK(run_until(loop, &log.done, 5));
+    CHECK(hx_run_until(loop, &log.done, 5));
     CHECK_INT_EQ(log.errs[0], -EPROTO);
     CHECK_INT_EQ(log.errs[1], -ECONNRESET);
     CHECK(!runtime_api_connected(api));

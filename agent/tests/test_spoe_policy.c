@@ -8,7 +8,6 @@
  */
 #include <arpa/inet.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,85 +27,8 @@
 #include "spoe/spop_codec.h"
 #include "test.h"
 
-/* ---- scratch files and commands ------------------------------------------------ */
-
-static char tmpdir[256];
-
-static void remove_tmpdir(void)
-{
-    if (tmpdir[0]) {
-        char cmd[300];
-        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-        if (system(cmd) != 0)
-            fprintf(stderr, "could not remove %s\n", tmpdir);
-    }
-}
-
-static const char *path(const char *name)
-{
-    static char buf[8][320];
-    static int next;
-    if (!tmpdir[0]) {
-        const char *base = getenv("TMPDIR");
-        snprintf(tmpdir, sizeof(tmpdir), "%s/policy-XXXXXX", base && *base ? base : "/tmp");
-        if (!mkdtemp(tmpdir)) {
-            perror("mkdtemp");
-            exit(1);
-        }
-        atexit(remove_tmpdir);
-    }
-    char *p = buf[next++ % 8];
-    snprintf(p, 320, "%s/%s", tmpdir, name);
-    return p;
-}
-
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-    char cmd[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof(cmd), fmt, ap);
-    va_end(ap);
-    int rc = system(cmd);
-    if (rc != 0)
-        printf("# command failed (%d): %s\n", rc, cmd);
-    return rc;
-}
-
-/* The first line a command prints (newline removed), into out. */
-static void run_line(char *out, size_t len, const char *cmd)
-{
-    out[0] = '\0';
-    FILE *f = popen(cmd, "r");
-    if (!f)
-        return;
-    if (!fgets(out, (int)len, f))
-        out[0] = '\0';
-    pclose(f);
-    out[strcspn(out, "\r\n")] = '\0';
-}
-
-static char *slurp(const char *file, size_t *len)
-{
-    FILE *f = fopen(file, "rb");
-    if (!f)
-        return NULL;
-    char *buf = malloc(1 << 20);
-    *len = fread(buf, 1, (1 << 20) - 1, f);
-    buf[*len] = '\0';
-    fclose(f);
-    return buf;
-}
-
-static void spit(const char *file, const void *data, size_t len)
-{
-    FILE *f = fopen(file, "wb");
-    if (f) {
-        fwrite(data, 1, len, f);
-        fclose(f);
-    }
-}
+#define SCRATCH_PREFIX "policy"
+#include "scratch.h"
 
 /* ---- Kubernetes objects ----------------------------------------------------------- */
 
@@ -562,8 +484,8 @@ static void make_keys(void)
         return;
     keys_ready = true;
     sh("openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out %s 2>/dev/null",
-       path("rsa.key"));
-    sh("openssl pkey -in %s -pubout -out %s", path("rsa.key"), path("rsa.pub"));
+       scratch_path("rsa.key"));
+    sh("openssl pkey -in %s -pubout -out %s", scratch_path("rsa.key"), scratch_path("rsa.pub"));
 }
 
 /* header.payload signed: alg "RS256" with rsa.key, "HS256" with secret,
@@ -580,20 +502,20 @@ static char *token(const char *header_json, const char *payload_json, const char
     free(p);
     char *sig = NULL;
     if (strcmp(alg, "none") != 0) {
-        spit(path("input"), input, strlen(input));
+        spit(scratch_path("input"), input, strlen(input));
         if (strcmp(alg, "RS256") == 0) {
-            sh("openssl dgst -sha256 -sign %s -out %s %s", path("rsa.key"), path("sig"),
-               path("input"));
+            sh("openssl dgst -sha256 -sign %s -out %s %s", scratch_path("rsa.key"),
+               scratch_path("sig"), scratch_path("input"));
         } else {
             char *hex = malloc(2 * secret_len + 1);
             for (size_t i = 0; i < secret_len; i++)
                 sprintf(hex + 2 * i, "%02x", ((const unsigned char *)secret)[i]);
             sh("openssl dgst -sha256 -mac HMAC -macopt hexkey:%s -binary -out %s %s", hex,
-               path("sig"), path("input"));
+               scratch_path("sig"), scratch_path("input"));
             free(hex);
         }
         size_t sl;
-        char *raw = slurp(path("sig"), &sl);
+        char *raw = slurp(scratch_path("sig"), &sl);
         sig = b64url(raw ? raw : "", raw ? sl : 0);
         free(raw);
     }
@@ -623,7 +545,7 @@ static void test_jwt_rsa(void)
 {
     make_keys();
     size_t pl;
-    char *pem = slurp(path("rsa.pub"), &pl);
+    char *pem = slurp(scratch_path("rsa.pub"), &pl);
     CHECK(pem != NULL);
     if (!pem)
         return;

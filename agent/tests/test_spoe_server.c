@@ -29,6 +29,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include "haproxy_fixture.h"
 #include "spoe/spoe_server.h"
 #include "spoe/spop_codec.h"
 #include "test.h"
@@ -1457,21 +1458,6 @@ static void render(char *out, size_t cap, const char *tmpl, const char *prefix,
     }
 }
 
-static int free_tcp_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof(a);
-    int port = -1;
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    if (fd >= 0)
-        close(fd);
-    return port;
-}
-
 /* GET path through HAProxy; the response body in out ("" on failure). */
 static void http_get(int port, const char *path, char *out, size_t cap)
 {
@@ -1590,7 +1576,7 @@ static void test_haproxy_end_to_end(void)
     free(tmpl);
     CHECK(strstr(frontend, "filter spoe") != NULL);
     CHECK(strstr(backend, agent_addr) != NULL);
-    int http_port = free_tcp_port();
+    int http_port = hx_free_tcp_port();
     snprintf(ha_text, sizeof(ha_text),
              "defaults\n"
              "    mode http\n"
