@@ -233,7 +233,7 @@ static void test_list_pages_then_watch_events(void)
     CHECK_INT_EQ(st->errors, 0);
     /* Watch events are trimmed too. */
     fake_stream_send(a.watch, "{\"type\":\"MODIFIED\",\"object\":" ITEM_APPLIED("c", "14") "}\n");
-    RUN_UNTIL(a.loop, st->watch_events == 4, 5);
+    RUN_UNTIL(a.k.loop, st->watch_events == 4, 5);
     CHECK_STR_EQ(rv_of(&a, "c"), "14");
     md = json_object_get(store_get(a.store, "default", "c"), "metadata");
     CHECK(json_object_get(md, "managedFields") == NULL);
