@@ -18,6 +18,7 @@ extern const char haproxy_cfg_template[];
 extern const char spoe_cfg_template[]; /* haproxy/spoe.cfg.in */
 
 struct pools;
+struct ingress_params;
 
 /* Appends the "server" lines of a pool backend (what the runtime API last
  * set), so that a restarted or reloaded HAProxy starts with them. */
@@ -32,6 +33,9 @@ struct haproxy_render_params {
     const struct pools *pools; /* pools.h: the backends to declare */
     render_servers_fn servers; /* may be NULL: no servers */
     void *servers_ud;
+    /* IngressParameters (params_render.h); NULL = the defaults. The ports
+     * above are already the effective ones (parameters over flags). */
+    const struct ingress_params *params;
 };
 
 /* The name of pool backend number i (1-based) of a profile into buf. */
