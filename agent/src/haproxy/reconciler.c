@@ -78,6 +78,11 @@ struct reconciler {
     void *params_ud, *active_ud;
     int flag_http_port, flag_https_port;
     char params_path[4096];
+
+    /* After a reload, a connection made before the new worker is ready
+     * still reaches the old one: its pid, and when it was reloaded. */
+    long worker_pid, stale_pid;
+    ev_tstamp reloaded_at;
 };
 
 static void start_pass(struct reconciler *r);
@@ -347,6 +352,8 @@ int reconciler_request_reload(struct reconciler *r, const char *reason, char *er
     }
     if (haproxy_supervisor_reload(r->sup, err, errlen) < 0)
         return -1;
+    r->stale_pid = r->worker_pid;
+    r->reloaded_at = ev_time();
     r->stats.reloads++;
     if (strcmp(reason, "parameters") == 0)
         r->stats.reloads_params++;
@@ -849,6 +856,43 @@ static void step_first(struct reconciler *r)
         step_assign(r);
 }
 
+static void after_worker_check(struct reconciler *r)
+{
+    if (r->params_pending && step_params(r))
+        return;
+    step_first(r);
+}
+
+/* "show info" on a new connection: after a reload, the old worker may
+ * still have answered it (the new one was not ready); then connect again
+ * a little later (for 10 s at most: a reload HAProxy did not complete
+ * leaves the old worker serving). */
+static void on_show_info(void *user, const char *answer, size_t len, int err)
+{
+    (void)len;
+    struct reconciler *r = user;
+    if (err == -ECANCELED)
+        return;
+    if (err) {
+        fail(r, "show info", err);
+        finish_pass(r);
+        return;
+    }
+    const char *p = strstr(answer, "\nPid: ");
+    long pid = p ? strtol(p + 7, NULL, 10) : 0;
+    if (pid && pid == r->stale_pid && ev_time() - r->reloaded_at < 10) {
+        log_info("reconcile", "the runtime API still reaches the old worker (pid %ld)", pid);
+        runtime_api_disconnect(r->api);
+        r->pass_failed = true;
+        r->backoff = 0.1;
+        finish_pass(r);
+        return;
+    }
+    r->stale_pid = 0;
+    r->worker_pid = pid;
+    after_worker_check(r);
+}
+
 static void start_pass(struct reconciler *r)
 {
     r->busy = true;
@@ -858,9 +902,15 @@ static void start_pass(struct reconciler *r)
     r->current = r->pending;
     r->pending = NULL;
     ev_timer_stop(r->loop, &r->retry);
-    if (r->params_pending && step_params(r))
+    if (!r->need_read) {
+        after_worker_check(r);
         return;
-    step_first(r);
+    }
+    int rc = runtime_api_send(r->api, "show info", on_show_info, r);
+    if (rc < 0) {
+        fail(r, "show info", rc);
+        finish_pass(r);
+    }
 }
 
 void reconciler_apply(struct reconciler *r, struct routing_model *m)
