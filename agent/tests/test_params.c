@@ -4,6 +4,7 @@
  * object an IngressClass names. */
 #include <stdlib.h>
 
+#include "kube/params_status.h"
 #include "kube/store.h"
 #include "model/params.h"
 #include "model/params_ref.h"
@@ -297,6 +298,60 @@ static void test_ref(void)
     store_free(params);
 }
 
-TEST_MAIN(TEST_CASE(test_defaults), TEST_CASE(test_every_field),
+static const char *cond_field(const json_t *st, const char *type, const char *field)
+{
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(st, "conditions"), i, c)
+    {
+        if (strcmp(json_string_value(json_object_get(c, "type")), type) == 0)
+            return json_string_value(json_object_get(c, field));
+    }
+    return NULL;
+}
+
+/* lastTransitionTime moves only when a condition's status does; lastApplied
+ * stays when the report has no method. */
+static void test_status_transitions(void)
+{
+    struct params_status_report rep = {.generation = 2,
+                                       .problems = "",
+                                       .applied = true,
+                                       .applied_reason = "RuntimeAPI",
+                                       .applied_message = "",
+                                       .method = "RuntimeAPI",
+                                       .time = "2024-01-01T00:00:00Z"};
+    json_t *a = params_status_build(NULL, &rep, "T1");
+    CHECK_INT_EQ(json_integer_value(json_object_get(a, "observedGeneration")), 2);
+    CHECK_STR_EQ(cond_field(a, "Accepted", "status"), "True");
+    CHECK_STR_EQ(cond_field(a, "Accepted", "lastTransitionTime"), "T1");
+    CHECK_STR_EQ(cond_field(a, "Applied", "reason"), "RuntimeAPI");
+    rep.generation = 3;
+    rep.problems = "spec.maxconn: must be an integer from 1 to 10000000";
+    rep.method = NULL;
+    rep.applied_reason = "None";
+    json_t *b = params_status_build(a, &rep, "T2");
+    CHECK_STR_EQ(cond_field(b, "Accepted", "status"), "False");
+    CHECK_STR_EQ(cond_field(b, "Accepted", "reason"), "InvalidValues");
+    CHECK_STR_EQ(cond_field(b, "Accepted", "lastTransitionTime"), "T2");
+    CHECK_STR_EQ(cond_field(b, "Accepted", "message"), rep.problems);
+    CHECK_STR_EQ(cond_field(b, "Applied", "lastTransitionTime"), "T1"); /* still True */
+    CHECK_STR_EQ(json_string_value(json_object_get(json_object_get(b, "lastApplied"), "method")),
+                 "RuntimeAPI");
+    rep.applied = false;
+    rep.applied_reason = "ReloadPending";
+    json_t *c = params_status_build(b, &rep, "T3");
+    CHECK_STR_EQ(cond_field(c, "Applied", "status"), "False");
+    CHECK_STR_EQ(cond_field(c, "Applied", "lastTransitionTime"), "T3");
+    CHECK_STR_EQ(cond_field(c, "Accepted", "lastTransitionTime"), "T2");
+    json_t *same = params_status_build(c, &rep, "T4");
+    CHECK(json_equal(same, c)); /* nothing to patch */
+    json_decref(a);
+    json_decref(b);
+    json_decref(c);
+    json_decref(same);
+}
+
+TEST_MAIN(TEST_CASE(test_status_transitions), TEST_CASE(test_defaults), TEST_CASE(test_every_field),
           TEST_CASE(test_hostile_values_keep_the_running_value), TEST_CASE(test_wrong_shapes),
           TEST_CASE(test_compare), TEST_CASE(test_ref))
