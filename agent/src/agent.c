@@ -205,8 +205,10 @@ static int agent_start(struct agent *a, const struct options *opts)
     }
     if (!opts->watch_only && !(a->router = router_new(a->loop, opts, a->cache, a->http)))
         return -1;
-    if (a->router)
+    if (a->router) {
         router_set_leader(a->router, a->leader);
+        router_set_namespace(a->router, a->cfg.namespace);
+    }
     struct metrics_sources src = {.cache = a->cache};
     if (a->router)
         router_metrics_sources(a->router, &src);

@@ -24,6 +24,7 @@
 #include "spoe/spoe_server.h"
 #include "util/dns_cache.h"
 #include "model/routes.h"
+#include "params_sync.h"
 #include "util/log.h"
 
 struct router {
@@ -43,6 +44,7 @@ struct router {
     struct leader *leader;
     struct dns_cache *dns; /* ExternalName Services */
     struct event_recorder *events;
+    struct params_sync *params; /* IngressParameters */
     unsigned long models;
     size_t last_routes, last_problems;
     char **problems; /* "Kind object: message" of the last model, sorted */
@@ -228,26 +230,10 @@ struct router *router_new(struct ev_loop *loop, const struct options *opts,
         log_error("router", "--haproxy-socket %s: %s", r->socket, err);
         goto fail;
     }
-    struct spoe_server_config sc;
-    spoe_server_config_init(&sc);
     if (opts->spoe_listen)
         snprintf(r->spoe_addr, sizeof(r->spoe_addr), "%s", opts->spoe_listen);
     else
         snprintf(r->spoe_addr, sizeof(r->spoe_addr), "unix@%s/spoe.sock", r->state_dir);
-    sc.listen = r->spoe_addr;
-    sc.workers = (unsigned)opts->spoe_workers;
-    sc.decide = policy_decide;
-    r->ext_auth = ext_auth_new(err, sizeof(err));
-    if (!r->ext_auth) {
-        log_error("router", "external auth: %s", err);
-        goto fail;
-    }
-    r->spoe = spoe_server_start(&sc, err, sizeof(err));
-    if (!r->spoe) {
-        log_error("router", "--spoe-listen %s: %s", r->spoe_addr, err);
-        goto fail;
-    }
-    log_info("router", "SPOE responder on %s (%u workers)", r->spoe_addr, sc.workers);
     struct haproxy_render_params params = {
         .state_dir = r->state_dir,
         .spoe_addr = r->spoe_addr,
@@ -257,10 +243,34 @@ struct router *router_new(struct ev_loop *loop, const struct options *opts,
     };
     r->rec = reconciler_new(loop, r->api, &params, (unsigned)opts->pool_size, err, sizeof(err));
     if (r->rec) {
+        /* The SPOE responder, with the workers of the parameters last
+         * applied (params.json), and an idle timeout above the largest
+         * spoe.timeouts.idle allowed, so HAProxy always closes first. */
+        const struct ingress_params *ip = reconciler_params(r->rec);
+        struct spoe_server_config sc;
+        spoe_server_config_init(&sc);
+        sc.listen = r->spoe_addr;
+        sc.workers = ip->spoe.workers ? ip->spoe.workers : (unsigned)opts->spoe_workers;
+        sc.idle_timeout = PARAMS_SPOE_IDLE_MAX_MS / 1000.0 + 30;
+        sc.decide = policy_decide;
+        r->ext_auth = ext_auth_new(err, sizeof(err));
+        if (!r->ext_auth) {
+            log_error("router", "external auth: %s", err);
+            goto fail;
+        }
+        r->spoe = spoe_server_start(&sc, err, sizeof(err));
+        if (!r->spoe) {
+            log_error("router", "--spoe-listen %s: %s", r->spoe_addr, err);
+            goto fail;
+        }
+        log_info("router", "SPOE responder on %s (%u workers)", r->spoe_addr, sc.workers);
+        r->params = params_sync_new(r->rec, http, opts->default_cert, (unsigned)opts->pool_size,
+                                    sc.workers);
         r->dns = dns_cache_new(loop, 30.0, on_dns_change, r);
         reconciler_set_resolver(r->rec, resolve, r->dns);
         reconciler_set_secrets(r->rec, kube_cache_store(cache, &KUBE_SECRETS));
-        reconciler_set_default_cert(r->rec, opts->default_cert);
+        reconciler_set_default_cert(r->rec,
+                                    ip->default_cert[0] ? ip->default_cert : opts->default_cert);
     }
     if (!r->rec || reconciler_write_config(r->rec, err, sizeof(err)) < 0) {
         log_error("router", "state directory %s: %s", r->state_dir, err);
@@ -331,6 +341,11 @@ void router_set_leader(struct router *r, struct leader *l)
     r->leader = l;
 }
 
+void router_set_namespace(struct router *r, const char *ns)
+{
+    params_sync_set_namespace(r->params, ns);
+}
+
 void router_set_metrics(struct router *r, struct metrics *m)
 {
     r->metrics = m;
@@ -340,6 +355,10 @@ void router_set_metrics(struct router *r, struct metrics *m)
 void router_update(struct router *r)
 {
     char default_buf[600];
+    const bool leading = !r->leader || leader_is_leader(r->leader);
+    const struct ingress_params *ip = params_sync_update(
+        r->params, kube_cache_store(r->cache, &KUBE_INGRESSCLASSES),
+        kube_cache_store(r->cache, &KUBE_INGRESSPARAMETERS), r->opts->ingress_class, leading);
     struct model_input in = {
         .ingress_classes = kube_cache_store(r->cache, &KUBE_INGRESSCLASSES),
         .ingresses = kube_cache_store(r->cache, &KUBE_INGRESSES),
@@ -349,7 +368,9 @@ void router_update(struct router *r)
         .class_name = r->opts->ingress_class,
         .default_backend = default_backend(r, default_buf, sizeof(default_buf)),
     };
-    struct routing_model *m = model_build(&in);
+    const struct model_defaults defaults = {.balance = ip->balance,
+                                            .no_ssl_redirect = !ip->ssl_redirect};
+    struct routing_model *m = model_build_with(&in, &defaults);
     r->models++;
     if (m->n_routes != r->last_routes || m->n_problems != r->last_problems)
         log_info("router", "model: %zu routes, %zu backends, %zu problems", m->n_routes,
@@ -366,7 +387,7 @@ void router_update(struct router *r)
     report_problems(r, &problems);
     r->last_routes = m->n_routes;
     r->last_problems = m->n_problems;
-    if (!r->leader || leader_is_leader(r->leader)) {
+    if (leading) {
         const struct ingress_status_stores st = {
             .ingresses = in.ingresses,
             .services = in.services,
@@ -384,6 +405,7 @@ void router_free(struct router *r)
         return;
     ev_timer_stop(r->loop, &r->resync);
     ingress_status_free(r->status);
+    params_sync_free(r->params);
     event_recorder_free(r->events);
     /* The API first: its pending callbacks see -ECANCELED and touch nothing. */
     runtime_api_free(r->api);

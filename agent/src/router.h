@@ -33,6 +33,9 @@ void router_set_metrics(struct router *r, struct metrics *m);
 /* With leader election, only the leader writes Ingress status (l NULL: always). */
 struct leader;
 void router_set_leader(struct router *r, struct leader *l);
+/* The agent's namespace: IngressParameters of an IngressClass with scope
+ * Cluster are read there. */
+void router_set_namespace(struct router *r, const char *ns);
 
 /* GET /debug/routing: the reconciler's counters and the last model's routes
  * and problems, as JSON. */

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "haproxy/config_render.h"
+#include "haproxy/params_render.h"
 #include "haproxy/pools.h"
 #include "test.h"
 
@@ -125,5 +126,73 @@ static void test_state_dir_and_haproxy_accepts_it(void)
     CHECK_INT_EQ(run(cmd), 0);
 }
 
+/* Every IngressParameters field set, the custom log format with both
+ * quote kinds, '$' and '#': the text is as expected and haproxy -c takes it. */
+static void test_parameters_render_and_haproxy_accepts_them(void)
+{
+    struct ingress_params ip;
+    params_defaults(&ip);
+    ip.maxconn = 3000;
+    ip.threads = 2;
+    ip.proxy_protocol = false;
+    ip.timeout_server = 1500;
+    ip.hsts.enabled = true;
+    ip.hsts.max_age = 600;
+    ip.hsts.include_subdomains = true;
+    ip.tls_min = PARAMS_TLS_1_3;
+    snprintf(ip.ciphers, sizeof(ip.ciphers), "ECDHE+AESGCM");
+    snprintf(ip.ciphersuites, sizeof(ip.ciphersuites), "TLS_AES_128_GCM_SHA256");
+    snprintf(ip.trusted[0], sizeof(ip.trusted[0]), "10.0.0.0/8");
+    snprintf(ip.trusted[1], sizeof(ip.trusted[1]), "fd00::/8");
+    ip.n_trusted = 2;
+    ip.spoe.fail_mode = PARAMS_FAIL_ALLOW;
+    ip.access_log.format = PARAMS_LOG_CUSTOM;
+    snprintf(ip.access_log.custom, sizeof(ip.access_log.custom), "%%ci \"%%r\" it's $HOME #x");
+
+    char dir[200];
+    snprintf(dir, sizeof(dir), "%s/spoke-cfg-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    CHECK(mkdtemp(dir) != NULL);
+    struct haproxy_render_params p = params(dir);
+    p.params = &ip;
+    char err[512] = "";
+    char *cfg = haproxy_config_render(haproxy_cfg_template, &p, err, sizeof(err));
+    CHECK(cfg != NULL);
+    if (!cfg)
+        return;
+    CHECK(strstr(cfg, "    maxconn 3000\n    nbthread 2\n") != NULL);
+    CHECK(strstr(cfg, "ssl-default-bind-options ssl-min-ver TLSv1.3\n") != NULL);
+    CHECK(strstr(cfg, "ssl-default-bind-ciphers ECDHE+AESGCM\n") != NULL);
+    CHECK(strstr(cfg, "timeout server 1500ms\n") != NULL);
+    CHECK(strstr(cfg, "log stderr format short local0 info\n") != NULL);
+    CHECK(strstr(cfg, "    log-format '%ci \"%r\" it'\\''s $HOME #x'\n") != NULL);
+    CHECK(strstr(cfg, "acl from_trusted_proxy src 10.0.0.0/8 fd00::/8\n") != NULL);
+    CHECK(strstr(cfg, "set-src hdr_ip(X-Forwarded-For,-1) if from_trusted_proxy\n") != NULL);
+    CHECK(
+        strstr(cfg, "Strict-Transport-Security \"max-age=600; includeSubDomains\" if { ssl_fc }") !=
+        NULL);
+    CHECK(strstr(cfg, "set-var(txn.spoke.verdict) str(allow) if flag_x") != NULL);
+    free(cfg);
+    CHECK_INT_EQ(haproxy_state_prepare(&p, err, sizeof(err)), 0);
+    char cmd[1024];
+    snprintf(cmd, sizeof(cmd), "haproxy -c -q -f %s/haproxy.cfg", dir);
+    CHECK_INT_EQ(run(cmd), 0);
+    snprintf(cmd, sizeof(cmd), "grep -q 'timeout processing 1000ms' %s/spoe.cfg", dir);
+    CHECK_INT_EQ(run(cmd), 0);
+    /* JSON access log and PROXY protocol. */
+    ip.access_log.format = PARAMS_LOG_JSON;
+    ip.proxy_protocol = true;
+    CHECK_INT_EQ(haproxy_state_prepare(&p, err, sizeof(err)), 0);
+    snprintf(cmd, sizeof(cmd), "haproxy -c -q -f %s/haproxy.cfg", dir);
+    CHECK_INT_EQ(run(cmd), 0);
+    snprintf(cmd, sizeof(cmd),
+             "grep -q 'bind 127.0.0.1:18080 accept-proxy$' %s/haproxy.cfg && "
+             "! grep -q from_trusted_proxy %s/haproxy.cfg && grep -q '\"uri\":' %s/haproxy.cfg",
+             dir, dir, dir);
+    CHECK_INT_EQ(run(cmd), 0);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    CHECK_INT_EQ(run(cmd), 0);
+}
+
 TEST_MAIN(TEST_CASE(test_placeholders_and_pools), TEST_CASE(test_unknown_placeholder_is_an_error),
-          TEST_CASE(test_bind_all_addresses), TEST_CASE(test_state_dir_and_haproxy_accepts_it))
+          TEST_CASE(test_bind_all_addresses), TEST_CASE(test_state_dir_and_haproxy_accepts_it),
+          TEST_CASE(test_parameters_render_and_haproxy_accepts_them))

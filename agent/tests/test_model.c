@@ -691,6 +691,47 @@ static void test_tls(void)
     fx_free(&f);
 }
 
+/* IngressParameters defaults: loadBalance for Ingresses without a valid
+ * annotation, sslRedirect false for TLS hosts without one. */
+static void test_class_defaults(void)
+{
+    struct fixture f;
+    fx_init(&f);
+    service(&f, "ns", "web", 1);
+    add_secret(&f, "ns", "good", true);
+    char spec[1024];
+    snprintf(spec, sizeof(spec),
+             "'tls': [{'hosts': ['plain.com'], 'secretName': 'good'}], "
+             "'rules': [%s]",
+             rule("plain.com", "/", "Prefix", "web"));
+    ingress(&f, "ns", "plain", "2024-01-01T00:00:00Z", NULL, spec);
+    snprintf(spec, sizeof(spec), "'rules': [%s]", rule("rr.com", "/", "Prefix", "web"));
+    ingress(&f, "ns", "rr", "2024-01-01T00:00:00Z", "'spoke.dev/load-balance': 'roundrobin'", spec);
+    snprintf(spec, sizeof(spec),
+             "'tls': [{'hosts': ['bad.com'], 'secretName': 'good'}], "
+             "'rules': [%s]",
+             rule("bad.com", "/", "Prefix", "web"));
+    ingress(&f, "ns", "bad", "2024-01-01T00:00:00Z",
+            "'spoke.dev/load-balance': 'fastest', 'spoke.dev/ssl-redirect': 'true'", spec);
+    struct model_objects in = {f.classes, f.ingresses, f.services, f.slices,
+                               f.secrets, "spoke",     NULL};
+    const struct model_defaults defaults = {MODEL_BALANCE_SOURCE, true};
+    struct routing_model *m = model_build_objects_with(&in, &defaults);
+    const struct model_route *plain = find_route(m, "plain.com", "/", MODEL_PATH_PREFIX);
+    const struct model_route *rr = find_route(m, "rr.com", "/", MODEL_PATH_PREFIX);
+    const struct model_route *bad = find_route(m, "bad.com", "/", MODEL_PATH_PREFIX);
+    CHECK(plain && rr && bad);
+    if (plain && rr && bad) {
+        CHECK_STR_EQ(plain->backend, "ns_web_80_http-source");
+        CHECK(!plain->ssl_redirect);
+        CHECK_STR_EQ(rr->backend, "ns_web_80");
+        CHECK_STR_EQ(bad->backend, "ns_web_80_http-source");
+        CHECK(bad->ssl_redirect); /* the annotation still wins */
+    }
+    done(m);
+    fx_free(&f);
+}
+
 static void test_annotation_values(void)
 {
     bool b;
@@ -979,4 +1020,5 @@ TEST_MAIN(TEST_CASE(test_class_selection_rules), TEST_CASE(test_class_selection_
           TEST_CASE(test_external_name), TEST_CASE(test_default_backends), TEST_CASE(test_tls),
           TEST_CASE(test_annotation_values), TEST_CASE(test_annotations_on_routes),
           TEST_CASE(test_hostile_values), TEST_CASE(test_deterministic_and_stable_ids),
-          TEST_CASE(test_store_input_equals_objects), TEST_CASE(test_diff))
+          TEST_CASE(test_store_input_equals_objects), TEST_CASE(test_diff),
+          TEST_CASE(test_class_defaults))

@@ -1567,7 +1567,18 @@ static void test_haproxy_end_to_end(void)
     int agent_port = spoe_server_port(srv);
     char agent_addr[64];
     snprintf(agent_addr, sizeof(agent_addr), "127.0.0.1:%d", agent_port);
-    const char *kv[] = {"@SPOE_CFG@", spoe_cfg, "@SPOE_ADDR@", agent_addr, NULL};
+    /* The timeouts are the IngressParameters defaults (params_render.c). */
+    const char *kv[] = {"@SPOE_CFG@",
+                        spoe_cfg,
+                        "@SPOE_ADDR@",
+                        agent_addr,
+                        "@SPOE_TIMEOUT_HELLO@",
+                        "2000ms",
+                        "@SPOE_TIMEOUT_IDLE@",
+                        "30000ms",
+                        "@SPOE_TIMEOUT_PROCESSING@",
+                        "1000ms",
+                        NULL};
 
     static char spoe_text[64 * 1024], frontend[4096], backend[4096], ha_text[16 * 1024];
     render(spoe_text, sizeof(spoe_text), tmpl, NULL, kv);

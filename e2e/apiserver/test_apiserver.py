@@ -594,6 +594,30 @@ class CustomResourceTest(ServerTestCase):
         wait_until(lambda: api.request("GET", cr_path)[0] == 404, what="CR path gone")
         self.assertNotIn("spoke.dev", {g["name"] for g in api.ok("GET", "/apis")["groups"]})
 
+    def test_custom_resource_generation_and_status(self):
+        """What the agent's IngressParameters status relies on: a spec change
+        bumps metadata.generation, a /status write does not, and a write of
+        the main resource keeps the status."""
+        api = self.api
+        api.ok("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd())
+        path = R.object_path("IngressParameters", "default", "gen")
+        made = api.ok("POST", "/apis/spoke.dev/v1alpha1/namespaces/default/ingressparameters",
+                      {"apiVersion": "spoke.dev/v1alpha1", "kind": "IngressParameters",
+                       "metadata": {"name": "gen"}, "spec": {"maxconn": 100}})
+        self.assertEqual(made["metadata"]["generation"], 1)
+        st = api.ok("PATCH", path + "/status", {"status": {"observedGeneration": 1}},
+                    content_type="application/merge-patch+json")
+        self.assertEqual(st["metadata"]["generation"], 1)
+        changed = api.ok("PATCH", path, {"spec": {"maxconn": 200}},
+                         content_type="application/merge-patch+json")
+        self.assertEqual(changed["metadata"]["generation"], 2)
+        self.assertEqual(changed["status"], {"observedGeneration": 1})
+        relabeled = api.ok("PATCH", path, {"metadata": {"labels": {"a": "b"}}},
+                           content_type="application/merge-patch+json")
+        self.assertEqual(relabeled["metadata"]["generation"], 2)
+        api.ok("DELETE", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/"
+                         "ingressparameters.spoke.dev")
+
     def test_cluster_scoped_crd(self):
         api = self.api
         spec = crd(scope="Cluster", status=False)

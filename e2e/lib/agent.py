@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import subprocess
+import threading
 import urllib.request
 
 from lib.ports import free_port
@@ -15,6 +16,14 @@ from lib.wait import wait_until
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+
+
+def _copy_to_file(pipe, path):
+    """Appends what the agent (and the HAProxy it starts) write, line by line,
+    until every writer has closed the pipe."""
+    with pipe, open(path, "ab", buffering=0) as f:
+        for line in iter(pipe.readline, b""):
+            f.write(line)
 
 
 def spoke_bin():
@@ -43,9 +52,14 @@ class Agent:
         env = dict(os.environ)
         env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
         env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
-        log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(args, stdout=log, stderr=log, env=env)
-        log.close()
+        # Through a pipe, not the file itself: HAProxy inherits the agent's
+        # stderr for its logs and sets O_NONBLOCK with F_SETFL, which clears
+        # O_APPEND, so it would write over the lines of a later agent.
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                     env=env)
+        self.copier = threading.Thread(target=_copy_to_file,
+                                       args=(self.proc.stdout, self.log_path), daemon=True)
+        self.copier.start()
         wait_until(self._admin_up, timeout=20, what="agent admin port")
 
     def _admin_up(self):
@@ -97,6 +111,9 @@ class Agent:
                     raise AssertionError("agent did not stop within 20s of SIGTERM")
         rc = self.proc.returncode
         self.proc = None
+        # Every line is in the file before it is read (HAProxy, stopped by
+        # the agent, has closed its end too).
+        self.copier.join(timeout=10)
         if check:
             with open(self.log_path, errors="replace") as f:
                 log = f.read()

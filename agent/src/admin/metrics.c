@@ -262,9 +262,11 @@ static void write_reconciler(struct strbuf *b, const struct metrics *m)
            "1 when the last routing model is fully applied to HAProxy, else 0.", s->synced ? 1 : 0);
     prom_histogram_write(b, "spoke_reconcile_duration_seconds", "Duration of reconcile passes.",
                          NULL, &m->reconcile);
-    const char *reason[] = {"reason", "pool_exhausted", NULL};
+    const char *pool[] = {"reason", "pool_exhausted", NULL};
+    const char *params[] = {"reason", "parameters", NULL};
     prom_family(b, "spoke_haproxy_reloads_total", "counter", "HAProxy reloads, by reason.");
-    prom_sample(b, "spoke_haproxy_reloads_total", reason, (double)s->reloads);
+    prom_sample(b, "spoke_haproxy_reloads_total", pool, (double)(s->reloads - s->reloads_params));
+    prom_sample(b, "spoke_haproxy_reloads_total", params, (double)s->reloads_params);
     scalar(b, "spoke_routes_map_commits_total", "counter",
            "Versions of the routes map committed to HAProxy.", (double)s->map_commits);
     scalar(b, "spoke_backends_unplaced", "gauge",

@@ -12,6 +12,7 @@
 
 #include "haproxy/atomic_file.h"
 #include "haproxy/error_pages.h"
+#include "haproxy/params_render.h"
 #include "haproxy/pools.h"
 #include "haproxy/profiles.h"
 #include "haproxy/self_signed.h"
@@ -73,7 +74,7 @@ static int render_placeholder(struct strbuf *out, const char *name, size_t n,
     } else if (IS("POOLS")) {
         render_pools(out, p);
     } else {
-        return -1;
+        return params_render_placeholder(out, name, n, p->params);
     }
 #undef IS
     return 0;

@@ -19,6 +19,7 @@ extern const char spoe_cfg_template[]; /* haproxy/spoe.cfg.in */
 
 struct pools;
 struct error_pages;
+struct ingress_params;
 
 /* Appends the "server" lines of a pool backend (what the runtime API last
  * set), so that a restarted or reloaded HAProxy starts with them. */
@@ -34,6 +35,9 @@ struct haproxy_render_params {
     render_servers_fn servers; /* may be NULL: no servers */
     void *servers_ud;
     const struct error_pages *error_pages; /* custom bodies; NULL = spoke's pages */
+    /* IngressParameters (params_render.h); NULL = the defaults. The ports
+     * above are already the effective ones (parameters over flags). */
+    const struct ingress_params *params;
 };
 
 /* The name of pool backend number i (1-based) of a profile into buf. */

@@ -28,6 +28,11 @@ struct pools {
     size_t n;
 };
 
+void pools_set_initial_size(struct pools *p, unsigned initial_size)
+{
+    p->initial = initial_size ? initial_size : 1;
+}
+
 struct pools *pools_new(unsigned initial_size)
 {
     struct pools *p = xcalloc(1, sizeof(*p));

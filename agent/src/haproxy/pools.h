@@ -18,6 +18,8 @@
 struct pools;
 
 struct pools *pools_new(unsigned initial_size);
+/* The size of profiles added from now on (0 = 1). */
+void pools_set_initial_size(struct pools *p, unsigned initial_size);
 void pools_free(struct pools *p);
 
 /* Declares profile with initial_size slots if it is not known yet. */

@@ -15,6 +15,7 @@
 #include "haproxy/pools.h"
 #include "haproxy/servers.h"
 #include "model/map_render.h"
+#include "model/params.h"
 #include "util/log.h"
 #include "util/strbuf.h"
 
@@ -68,10 +69,26 @@ struct reconciler {
     reconciler_resolve_fn resolve;
     void *resolve_ud;
     struct reconciler_stats stats;
+
+    /* IngressParameters: what haproxy.cfg is rendered from, and what waits
+     * for the next pass. */
+    struct ingress_params params, want_params;
+    bool params_pending;
+    long long params_tag, active_tag; /* active: the request being applied */
+    reconciler_params_fn params_done, active_done;
+    void *params_ud, *active_ud;
+    int flag_http_port, flag_https_port;
+    char params_path[4096];
+
+    /* After a reload, a connection made before the new worker is ready
+     * still reaches the old one: its pid, and when it was reloaded. */
+    long worker_pid, stale_pid;
+    ev_tstamp reloaded_at;
 };
 
 static void start_pass(struct reconciler *r);
 static void step_assign(struct reconciler *r);
+static void step_first(struct reconciler *r);
 
 static void clear_have(struct reconciler *r)
 {
@@ -312,31 +329,183 @@ static void step_assign(struct reconciler *r)
     }
     if (grew) {
         char err[512];
-        r->stats.reloads++;
-        log_warn("reconcile",
-                 "backend pools grew: reloading HAProxy (reload #%lu, reason: pool "
-                 "exhausted)",
-                 r->stats.reloads);
-        if (reconciler_write_config(r, err, sizeof(err)) < 0 ||
-            r->reload(r->reload_ud, err, sizeof(err)) < 0) {
+        log_warn("reconcile", "backend pools grew");
+        if (reconciler_request_reload(r, "pool exhausted", err, sizeof(err)) < 0)
             log_error("reconcile", "reload failed: %s", err);
-            r->pass_failed = true;
-            finish_pass(r);
-            return;
-        }
-        /* The new worker starts with the servers written in haproxy.cfg; read
-         * them from it (on a new connection: the old one reaches the old
-         * worker) before going on. */
-        runtime_api_disconnect(r->api);
-        if (r->certs)
-            certs_state_invalidate(r->certs);
-        r->need_read = true;
-        r->pass_failed = true; /* restart the pass after the backoff */
-        r->backoff = 0.5;
+        /* Restart the pass after the backoff (with the new worker's servers
+         * when it reloaded). */
+        r->pass_failed = true;
         finish_pass(r);
         return;
     }
     step_servers(r);
+}
+
+int reconciler_request_reload(struct reconciler *r, const char *reason, char *err, size_t errlen)
+{
+    if (reconciler_write_config(r, err, errlen) < 0)
+        return -1;
+    if (!r->reload) {
+        log_warn("reconcile",
+                 "%s: HAProxy must reload %s (attached mode without --haproxy-master-socket: "
+                 "the agent cannot reload it)",
+                 reason, r->cfg_path);
+        return 0;
+    }
+    if (r->reload(r->reload_ud, err, errlen) < 0)
+        return -1;
+    r->stale_pid = r->worker_pid;
+    r->reloaded_at = ev_time();
+    r->stats.reloads++;
+    if (strcmp(reason, "parameters") == 0)
+        r->stats.reloads_params++;
+    log_warn("reconcile", "reloading HAProxy (reload #%lu, reason: %s)", r->stats.reloads, reason);
+    /* The new worker starts with the servers written in haproxy.cfg; read
+     * them from it (on a new connection: the old one reaches the old
+     * worker) before going on. */
+    runtime_api_disconnect(r->api);
+    if (r->certs)
+        certs_state_invalidate(r->certs);
+    free(r->last_map);
+    r->last_map = NULL;
+    r->need_read = true;
+    r->backoff = 0.5;
+    return 1;
+}
+
+/* --- step 0: IngressParameters ------------------------------------------ */
+
+static void set_ports(struct reconciler *r)
+{
+    r->render.http_port = r->params.http_port ? r->params.http_port : r->flag_http_port;
+    r->render.https_port = r->params.https_port ? r->params.https_port : r->flag_https_port;
+}
+
+static void params_report(struct reconciler *r, enum reconciler_params_method m, const char *detail)
+{
+    reconciler_params_fn done = r->active_done;
+    r->active_done = NULL;
+    if (m != RECONCILER_PARAMS_FAILED) {
+        json_t *spec = params_to_spec(&r->params);
+        if (json_dump_file(spec, r->params_path, JSON_COMPACT) < 0)
+            log_error("reconcile", "cannot write %s", r->params_path);
+        json_decref(spec);
+    }
+    if (done)
+        done(r->active_ud, r->active_tag, m, detail);
+}
+
+/* New parameters through a reload; the previous ones stay when HAProxy
+ * refuses the new configuration. Ends the pass when it reloaded. */
+static bool params_reload(struct reconciler *r, const struct ingress_params *old)
+{
+    char err[512];
+    int rc = reconciler_request_reload(r, "parameters", err, sizeof(err));
+    if (rc < 0) {
+        log_error("reconcile", "new IngressParameters refused, keeping the previous ones: %s", err);
+        r->params = *old;
+        set_ports(r);
+        char err2[512];
+        if (reconciler_write_config(r, err2, sizeof(err2)) < 0)
+            log_error("reconcile", "state directory: %s", err2);
+        params_report(r, RECONCILER_PARAMS_FAILED, err);
+        return false;
+    }
+    params_report(r, rc == 1 ? RECONCILER_PARAMS_RELOAD : RECONCILER_PARAMS_PENDING,
+                  rc == 1 ? "" : "haproxy.cfg is written; HAProxy must be reloaded");
+    if (rc == 1) {
+        r->pass_failed = true; /* restart the pass with the new worker */
+        finish_pass(r);
+        return true;
+    }
+    return false;
+}
+
+struct maxconn_ctx {
+    struct reconciler *r;
+    struct ingress_params old;
+    unsigned waiting;
+    bool refused;
+    char answer[160];
+};
+
+static void on_maxconn(void *user, const char *answer, size_t len, int err)
+{
+    (void)len;
+    struct maxconn_ctx *c = user;
+    struct reconciler *r = c->r;
+    if (err == -ECANCELED) {
+        if (--c->waiting == 0)
+            free(c);
+        return;
+    }
+    if (err || answer[0]) {
+        c->refused = true;
+        snprintf(c->answer, sizeof(c->answer), "%.*s", (int)strcspn(err ? "" : answer, "\n"),
+                 err ? "" : answer);
+    }
+    if (--c->waiting > 0)
+        return;
+    struct ingress_params old = c->old;
+    bool refused = c->refused;
+    if (refused)
+        log_info("reconcile", "set maxconn refused (%s): reloading instead", c->answer);
+    free(c);
+    if (refused) {
+        if (params_reload(r, &old))
+            return;
+    } else {
+        char e[512];
+        if (reconciler_write_config(r, e, sizeof(e)) < 0)
+            log_error("reconcile", "state directory: %s", e);
+        log_info("reconcile", "maxconn %u applied through the runtime API", r->params.maxconn);
+        params_report(r, RECONCILER_PARAMS_RUNTIME, "");
+    }
+    step_first(r);
+}
+
+/* Returns true when it continues the pass itself. */
+static bool step_params(struct reconciler *r)
+{
+    r->params_pending = false;
+    r->active_tag = r->params_tag;
+    r->active_done = r->params_done;
+    r->active_ud = r->params_ud;
+    r->params_done = NULL;
+    struct ingress_params old = r->params;
+    unsigned changes = params_compare(&old, &r->want_params);
+    r->params = r->want_params;
+    set_ports(r);
+    if (changes & PARAMS_CHANGE_RELOAD) {
+        if (params_reload(r, &old))
+            return true;
+        return false;
+    }
+    if (changes & PARAMS_CHANGE_RUNTIME) {
+        /* management.txt: "set maxconn global" within the maxconn HAProxy
+         * started with, and the frontend's own limit with it. */
+        struct maxconn_ctx *c = calloc(1, sizeof(*c));
+        if (!c)
+            abort();
+        c->r = r;
+        c->old = old;
+        char cmd[2][80];
+        snprintf(cmd[0], sizeof(cmd[0]), "set maxconn global %u", r->params.maxconn);
+        snprintf(cmd[1], sizeof(cmd[1]), "set maxconn frontend spoke_http %u", r->params.maxconn);
+        c->waiting = 1;
+        for (int i = 0; i < 2; i++) {
+            if (runtime_api_send(r->api, cmd[i], on_maxconn, c) == 0) {
+                c->waiting++;
+                r->stats.commands++;
+            } else {
+                c->refused = true;
+            }
+        }
+        on_maxconn(c, "", 0, 0); /* drops the hold */
+        return true;
+    }
+    params_report(r, RECONCILER_PARAMS_NONE, "");
+    return false;
 }
 
 /* --- step 3: servers ---------------------------------------------------- */
@@ -681,6 +850,51 @@ static void write_state(struct reconciler *r)
 
 /* --- public ------------------------------------------------------------- */
 
+static void step_first(struct reconciler *r)
+{
+    if (r->need_read)
+        read_servers(r);
+    else
+        step_assign(r);
+}
+
+static void after_worker_check(struct reconciler *r)
+{
+    if (r->params_pending && step_params(r))
+        return;
+    step_first(r);
+}
+
+/* "show info" on a new connection: after a reload, the old worker may
+ * still have answered it (the new one was not ready); then connect again
+ * a little later (for 10 s at most: a reload HAProxy did not complete
+ * leaves the old worker serving). */
+static void on_show_info(void *user, const char *answer, size_t len, int err)
+{
+    (void)len;
+    struct reconciler *r = user;
+    if (err == -ECANCELED)
+        return;
+    if (err) {
+        fail(r, "show info", err);
+        finish_pass(r);
+        return;
+    }
+    const char *p = strstr(answer, "\nPid: ");
+    long pid = p ? strtol(p + 7, NULL, 10) : 0;
+    if (pid && pid == r->stale_pid && ev_time() - r->reloaded_at < 10) {
+        log_info("reconcile", "the runtime API still reaches the old worker (pid %ld)", pid);
+        runtime_api_disconnect(r->api);
+        r->pass_failed = true;
+        r->backoff = 0.1;
+        finish_pass(r);
+        return;
+    }
+    r->stale_pid = 0;
+    r->worker_pid = pid;
+    after_worker_check(r);
+}
+
 static void start_pass(struct reconciler *r)
 {
     r->busy = true;
@@ -690,10 +904,15 @@ static void start_pass(struct reconciler *r)
     r->current = r->pending;
     r->pending = NULL;
     ev_timer_stop(r->loop, &r->retry);
-    if (r->need_read)
-        read_servers(r);
-    else
-        step_assign(r);
+    if (!r->need_read) {
+        after_worker_check(r);
+        return;
+    }
+    int rc = runtime_api_send(r->api, "show info", on_show_info, r);
+    if (rc < 0) {
+        fail(r, "show info", rc);
+        finish_pass(r);
+    }
 }
 
 void reconciler_apply(struct reconciler *r, struct routing_model *m)
@@ -748,6 +967,20 @@ static void load_servers_file(struct reconciler *r)
     }
 }
 
+/* The parameters last applied, so haproxy.cfg written before HAProxy
+ * (re)starts, or adopted, is the one it runs. */
+static void load_params_file(struct reconciler *r)
+{
+    params_defaults(&r->params);
+    json_error_t e;
+    json_t *spec = json_load_file(r->params_path, 0, &e);
+    if (spec && params_parse(spec, "", NULL, &r->params, NULL, NULL) > 0)
+        log_warn("reconcile", "%s has values the agent does not take; they are ignored",
+                 r->params_path);
+    json_decref(spec);
+    set_ports(r);
+}
+
 struct reconciler *reconciler_new(struct ev_loop *loop, struct runtime_api *api,
                                   const struct haproxy_render_params *render, unsigned pool_size,
                                   char *err, size_t errlen)
@@ -766,6 +999,10 @@ struct reconciler *reconciler_new(struct ev_loop *loop, struct runtime_api *api,
     snprintf(r->cfg_path, sizeof(r->cfg_path), "%s/haproxy.cfg", render->state_dir);
     snprintf(r->pools_path, sizeof(r->pools_path), "%s/pools.json", render->state_dir);
     snprintf(r->servers_path, sizeof(r->servers_path), "%s/servers.state", render->state_dir);
+    snprintf(r->params_path, sizeof(r->params_path), "%s/params.json", render->state_dir);
+    r->flag_http_port = render->http_port;
+    r->flag_https_port = render->https_port;
+    r->render.params = &r->params;
     if (pools_load(r->pools, r->pools_path, err, errlen) < 0) {
         pools_free(r->pools);
         free(r);
@@ -773,6 +1010,7 @@ struct reconciler *reconciler_new(struct ev_loop *loop, struct runtime_api *api,
     }
     pools_add_profile(r->pools, PROFILE_DEFAULT);
     load_servers_file(r);
+    load_params_file(r);
     char cerr[256];
     r->certs = certs_state_new(api, render->state_dir, cerr, sizeof(cerr));
     if (!r->certs)
@@ -831,6 +1069,26 @@ void reconciler_free(struct reconciler *r)
     free(r->last_map);
     free(r->servers_text);
     free(r);
+}
+
+void reconciler_set_pool_size(struct reconciler *r, unsigned size)
+{
+    pools_set_initial_size(r->pools, size);
+}
+
+const struct ingress_params *reconciler_params(const struct reconciler *r)
+{
+    return &r->params;
+}
+
+void reconciler_set_params(struct reconciler *r, const struct ingress_params *p, long long tag,
+                           reconciler_params_fn done, void *ud)
+{
+    r->want_params = *p;
+    r->params_pending = true;
+    r->params_tag = tag;
+    r->params_done = done;
+    r->params_ud = ud;
 }
 
 const struct reconciler_stats *reconciler_stats(const struct reconciler *r)

@@ -16,6 +16,11 @@
  *      slots (after the map stopped pointing at them);
  *   6. read the servers again and write haproxy.cfg (with them) and the pool
  *      assignment, so the state directory equals what HAProxy serves.
+ * New IngressParameters (reconciler_set_params) are applied first, before
+ * step 1 of the next pass: "set maxconn" through the runtime API when that
+ * is all that changed (HAProxy refuses a value above the maxconn it
+ * started with: then a reload), else haproxy.cfg and spoe.cfg are rendered
+ * again and HAProxy reloaded once (reconciler_request_reload).
  * A model that arrives during a pass waits; only the newest is applied next
  * (level-triggered: intermediate models do not matter).
  */
@@ -34,24 +39,28 @@
 struct reconciler;
 
 struct reconciler_stats {
-    unsigned long passes;      /* completed passes */
-    unsigned long failed;      /* passes that hit an error (retried) */
-    unsigned long commands;    /* runtime API commands sent */
-    unsigned long map_commits; /* routes map versions committed */
-    unsigned long reloads;     /* reloads, all for pool growth */
-    unsigned long unplaced;    /* backends without a slot in the last pass */
-    bool synced;               /* the last model was fully applied */
+    unsigned long passes;         /* completed passes */
+    unsigned long failed;         /* passes that hit an error (retried) */
+    unsigned long commands;       /* runtime API commands sent */
+    unsigned long map_commits;    /* routes map versions committed */
+    unsigned long reloads;        /* reloads, all reasons */
+    unsigned long reloads_params; /* of which for IngressParameters */
+    unsigned long unplaced;       /* backends without a slot in the last pass */
+    bool synced;                  /* the last model was fully applied */
 };
 
-/* render: ports, state dir, bind address (its pools/servers fields are
- * filled here). pool_size: slots per profile to start with. Loads
- * STATE_DIR/pools.json. */
+/* render: ports (the flags'), state dir, bind address (its pools, servers
+ * and params fields are filled here). pool_size: slots per profile to start
+ * with. Loads STATE_DIR/pools.json and STATE_DIR/params.json (the
+ * parameters last applied, so that the first haproxy.cfg is the one HAProxy
+ * runs). */
 struct reconciler *reconciler_new(struct ev_loop *loop, struct runtime_api *api,
                                   const struct haproxy_render_params *render, unsigned pool_size,
                                   char *err, size_t errlen);
-/* How HAProxy is reloaded (hitless) when a pool grows: the supervisor's
- * SIGUSR2 in managed mode, the master CLI in attached mode. Without one,
- * pools do not grow. Returns 0 or -1 with err set. */
+/* How HAProxy is reloaded (hitless; reconciler_request_reload): the
+ * supervisor's SIGUSR2 in managed mode, the master CLI in attached mode.
+ * Without one, pools do not grow and parameters wait for a reload by
+ * someone else. Returns 0 or -1 with err set. */
 typedef int (*reconciler_reload_fn)(void *ud, char *err, size_t errlen);
 void reconciler_set_reload(struct reconciler *r, reconciler_reload_fn fn, void *ud);
 /* Where TLS Secrets are read from (the informer's store). */
@@ -71,6 +80,35 @@ void reconciler_free(struct reconciler *r);
 
 /* Renders haproxy.cfg for the current pools (before HAProxy first starts). */
 int reconciler_write_config(struct reconciler *r, char *err, size_t errlen);
+
+/* How new parameters reached HAProxy. */
+enum reconciler_params_method {
+    RECONCILER_PARAMS_NONE,    /* nothing HAProxy runs changed */
+    RECONCILER_PARAMS_RUNTIME, /* runtime API, no reload */
+    RECONCILER_PARAMS_RELOAD,  /* one hitless reload */
+    RECONCILER_PARAMS_PENDING, /* haproxy.cfg written; HAProxy must be reloaded (attached) */
+    RECONCILER_PARAMS_FAILED,  /* HAProxy refused them: the previous ones still run */
+};
+typedef void (*reconciler_params_fn)(void *ud, long long tag, enum reconciler_params_method m,
+                                     const char *detail);
+
+/* Slots of a profile declared from now on (existing pools keep theirs). */
+void reconciler_set_pool_size(struct reconciler *r, unsigned size);
+/* The parameters haproxy.cfg is rendered from (the last applied). */
+const struct ingress_params *reconciler_params(const struct reconciler *r);
+/* Applies p before the next pass (started by the next reconciler_apply or
+ * resync); done(ud, tag, ...) says how, once. A newer call replaces an
+ * older one not started yet (whose done then never runs). */
+void reconciler_set_params(struct reconciler *r, const struct ingress_params *p, long long tag,
+                           reconciler_params_fn done, void *ud);
+
+/* Renders haproxy.cfg and reloads HAProxy hitlessly, counted under reason
+ * ("pool exhausted", "parameters"). Returns 1 when reloaded, 0 when the
+ * file is written but nobody can reload (attached mode: the caller says a
+ * reload is pending), -1 with err set when the check or the signal failed
+ * (HAProxy runs the old configuration). After 1 the runtime API reaches
+ * the new worker on its next connection. */
+int reconciler_request_reload(struct reconciler *r, const char *reason, char *err, size_t errlen);
 
 /* Applies m (the reconciler takes ownership). */
 void reconciler_apply(struct reconciler *r, struct routing_model *m);

@@ -58,6 +58,7 @@ struct build_state {
     struct route_cand *canaries; /* rules of canary Ingresses */
     size_t n_canaries;
     struct tls_candidates tls;
+    struct model_defaults defaults; /* IngressParameters */
 };
 
 static void report_annotation(void *ud, const char *annotation, const char *value, const char *why)
@@ -176,6 +177,11 @@ static void collect_ingress(struct build_state *st, const json_t *ing, size_t *s
     *MODEL_VEC_PUSH(m->ingresses, m->n_ingresses) = info->key;
 
     ingress_annotations_parse(ing, &info->ann, report_annotation, st);
+    /* No valid spoke.dev/load-balance: the class's default (IngressParameters). */
+    const char *lb = json_annotation(ing, ANNOTATION_LOAD_BALANCE);
+    if (!lb ||
+        (info->ann.profile.balance == MODEL_BALANCE_ROUNDROBIN && strcmp(lb, "roundrobin") != 0))
+        info->ann.profile.balance = st->defaults.balance;
     info->canary = canary_parse(ing, &info->canary_settings, report_canary, st);
     if (info->canary == CANARY_NOT && canary_has_settings(ing))
         build_problem(&st->b, "Ingress", info->key,
@@ -342,8 +348,9 @@ static void fill_route(struct build_state *st, struct model_route *r, const stru
     r->backend = c->backend;
     r->ingress = info->key;
     r->is_default = c->is_default;
-    r->ssl_redirect =
-        info->ann.ssl_redirect >= 0 ? info->ann.ssl_redirect == 1 : tls_covers(m, c->host);
+    r->ssl_redirect = info->ann.ssl_redirect >= 0
+                          ? info->ann.ssl_redirect == 1
+                          : !st->defaults.no_ssl_redirect && tls_covers(m, c->host);
     r->rewrite_target = model_strdup(m, info->ann.rewrite_target);
     r->app_root = strcmp(c->path, "/") == 0 ? model_strdup(m, info->ann.app_root) : NULL;
     r->permanent_redirect = model_strdup(m, info->ann.permanent_redirect);
@@ -539,14 +546,17 @@ static void finish(struct routing_model *m)
     }
 }
 
-static struct routing_model *build_from_index(const struct object_index *ix, const char *class_name,
-                                              const char *option)
+static struct routing_model *build_from_index(const struct object_index *ix,
+                                              const struct model_defaults *defaults,
+                                              const char *class_name, const char *option)
 {
     struct build_state st;
     memset(&st, 0, sizeof(st));
     st.b.m = model_xcalloc(1, sizeof(*st.b.m));
     st.b.ix = ix;
     build_strmap_init(&st.b.backends);
+    if (defaults)
+        st.defaults = *defaults;
     if (!class_name || !*class_name)
         class_name = INGRESS_CLASS_DEFAULT_NAME;
 
@@ -583,10 +593,16 @@ static struct routing_model *build_from_index(const struct object_index *ix, con
 
 struct routing_model *model_build_objects(const struct model_objects *in)
 {
+    return model_build_objects_with(in, NULL);
+}
+
+struct routing_model *model_build_objects_with(const struct model_objects *in,
+                                               const struct model_defaults *defaults)
+{
     struct object_index ix;
     object_index_build(&ix, in->ingress_classes, in->ingresses, in->services, in->endpoint_slices,
                        in->secrets);
-    struct routing_model *m = build_from_index(&ix, in->class_name, in->default_backend);
+    struct routing_model *m = build_from_index(&ix, defaults, in->class_name, in->default_backend);
     object_index_free(&ix);
     return m;
 }
@@ -609,6 +625,12 @@ static json_t *store_array(const struct store *s)
 
 struct routing_model *model_build(const struct model_input *in)
 {
+    return model_build_with(in, NULL);
+}
+
+struct routing_model *model_build_with(const struct model_input *in,
+                                       const struct model_defaults *defaults)
+{
     struct model_objects objs = {
         store_array(in->ingress_classes),
         store_array(in->ingresses),
@@ -618,7 +640,7 @@ struct routing_model *model_build(const struct model_input *in)
         in->class_name,
         in->default_backend,
     };
-    struct routing_model *m = model_build_objects(&objs);
+    struct routing_model *m = model_build_objects_with(&objs, defaults);
     json_decref(objs.ingress_classes);
     json_decref(objs.ingresses);
     json_decref(objs.services);

@@ -41,6 +41,12 @@
 #include "model/model.h"
 
 /* From the informers' stores (any store may be NULL: no objects). */
+/* Class-wide defaults from IngressParameters (zero: the built-in ones). */
+struct model_defaults {
+    enum model_balance balance; /* Ingresses without a valid spoke.dev/load-balance */
+    bool no_ssl_redirect;       /* sslRedirect false: no implicit HTTP -> HTTPS */
+};
+
 struct model_input {
     struct store *ingress_classes, *ingresses, *services, *endpoint_slices, *secrets;
     const char *class_name;      /* NULL: "spoke" */
@@ -57,5 +63,10 @@ struct model_objects {
 /* Never NULL (allocation failure aborts). Free with model_free. */
 struct routing_model *model_build(const struct model_input *in);
 struct routing_model *model_build_objects(const struct model_objects *in);
+/* The same with class-wide defaults (NULL = the built-in ones). */
+struct routing_model *model_build_with(const struct model_input *in,
+                                       const struct model_defaults *defaults);
+struct routing_model *model_build_objects_with(const struct model_objects *in,
+                                               const struct model_defaults *defaults);
 
 #endif
