@@ -176,7 +176,7 @@ static void test_parameters_render_and_haproxy_accepts_them(void)
     char cmd[1024];
     snprintf(cmd, sizeof(cmd), "haproxy -c -q -f %s/haproxy.cfg", dir);
     CHECK_INT_EQ(run(cmd), 0);
-    snprintf(cmd, sizeof(cmd), "grep -q 'timeout processing 1000ms' %s/spoe.cfg", dir);
+    snprintf(cmd, sizeof(cmd), "grep -q 'timeout processing 2000ms' %s/spoe.cfg", dir);
     CHECK_INT_EQ(run(cmd), 0);
     /* JSON access log and PROXY protocol. */
     ip.access_log.format = PARAMS_LOG_JSON;
