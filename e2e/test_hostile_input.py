@@ -1,5 +1,5 @@
 """test_hostile_input.py - Ingresses carrying hostile values (newlines, ';',
-spaces, '%', very long strings, non-ASCII, regex metacharacters, CLI
+spaces, '%', very long strings, non-ASCII, NUL, regex metacharacters, CLI
 commands) are refused or taken literally: HAProxy's routes map holds exactly
 the intended keys (read back through the runtime API and from the file), the
 problems are logged, and the other routes keep answering."""
@@ -36,9 +36,10 @@ HOSTILE = [
         annotations={"spoke.dev/permanent-redirect": "https://x.example/\nshow info",
                      "spoke.dev/rewrite-target": "/a|b"}),
 ]
-# Accepted, and matched literally.
+# Accepted, and matched literally. The first carries a NUL character (valid
+# JSON, "\u0000"): it must not stop the agent from seeing the objects after it.
 LITERAL = [
-    ing("percent", "lit.example.com", "/100%25"),
+    ing("percent", "lit.example.com", "/100%25", annotations={"example.com/note": "a\u0000b"}),
     ing("semicolon", "lit.example.com", "/a;b", "Exact"),
     ing("metachar", "lit.example.com", "/a.*"),
 ]

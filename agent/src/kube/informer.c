@@ -260,7 +260,7 @@ static void add_type_meta(struct informer *inf, json_t *item)
 static void list_page_done(struct informer *inf, const char *body, size_t len)
 {
     json_error_t jerr;
-    json_t *root = json_loadb(body, len, 0, &jerr);
+    json_t *root = json_loadb(body, len, JSON_ALLOW_NUL, &jerr);
     json_t *items = json_object_get(root, "items");
     json_t *meta = json_object_get(root, "metadata");
     if (!json_is_object(root) || !(json_is_array(items) || json_is_null(items) || !items)) {

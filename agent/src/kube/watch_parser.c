@@ -144,7 +144,7 @@ static json_t *decode(struct watch_parser *p, const char *ev, size_t len,
                       enum watch_event_type *type, json_t **object)
 {
     json_error_t jerr;
-    json_t *root = json_loadb(ev, len, 0, &jerr);
+    json_t *root = json_loadb(ev, len, JSON_ALLOW_NUL, &jerr);
     if (!root) {
         fail(p, "malformed JSON in watch event at byte %d: %s", jerr.position, jerr.text);
         return NULL;
