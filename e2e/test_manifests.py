@@ -67,9 +67,13 @@ def watched_resources():
     return [(g, v, p, k, n == "true") for g, v, p, k, n in found]
 
 
+# Watched in the agent's own namespace only (kube_cache_add in agent.c).
+OWN_NAMESPACE_RESOURCES = {"configmaps"}
+
+
 def agent_calls():
-    calls = {(verb, g, p, "cluster") for g, _, p, _, _ in watched_resources()
-             for verb in WATCH_VERBS}
+    calls = {(verb, g, p, "own" if p in OWN_NAMESPACE_RESOURCES else "cluster")
+             for g, _, p, _, _ in watched_resources() for verb in WATCH_VERBS}
     return calls | set(PLANNED_CALLS)
 
 
@@ -350,7 +354,7 @@ class ManifestsTest(unittest.TestCase):
     # ---- RBAC -------------------------------------------------------------------------
 
     def test_6_rbac_grants_exactly_the_agent_calls(self):
-        self.assertEqual(len(watched_resources()), 7, "resources.c parsed")
+        self.assertEqual(len(watched_resources()), 8, "resources.c parsed")
         calls = agent_calls()
         deploy = self.bundle("Deployment")
         ns = deploy["metadata"]["namespace"]
@@ -398,7 +402,7 @@ class ManifestsTest(unittest.TestCase):
                                   # as the Deployment: Nodes are watched too
                                   "--publish-service", self.publish_service(),
                                   # in a Pod: the service account's namespace
-                                  "--election-namespace",
+                                  "--namespace",
                                   self.bundle("Deployment")["metadata"]["namespace"]])
         agent.start()
         try:

@@ -14,14 +14,12 @@ import threading
 import unittest
 
 from lib import resources as R
-from lib.cluster import kubectl
 from lib.echo import EchoPods
 from lib.ports import free_port
 from lib.routed import RoutedCluster
 from lib.wait import wait_until
 
 NS = "params"
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PARAMS_PATH = f"/apis/spoke.dev/v1alpha1/namespaces/{NS}/ingressparameters/p"
 
 
@@ -79,9 +77,8 @@ class ParametersTest(unittest.TestCase):
     def setUpClass(cls):
         cls.port = free_port()
         cls.pods = EchoPods(["127.0.9.1"], cls.port, ["web-1"]).start()
-        cls.rc = RoutedCluster("params").start()
+        cls.rc = RoutedCluster("params", crd=True).start()
         rc = cls.rc
-        kubectl(rc.api, "apply", "-f", os.path.join(ROOT, "crds/ingressparameters.yaml"))
         rc.apply(R.namespace(NS), ingress_class(),
                  R.service(NS, "web", target_port=cls.port),
                  R.endpoint_slice(NS, "web-1", "web", ["127.0.9.1"], cls.port),
@@ -149,7 +146,8 @@ class ParametersTest(unittest.TestCase):
         self.assertEqual(cond["Accepted"]["status"], "True")
         self.assertEqual(cond["Applied"]["status"], "True")
         self.assertEqual(st["lastApplied"]["method"], "Reload")  # from HAProxy's own maxconn
-        self.assertEqual(self.info("Maxconn"), "2000")
+        # The new worker takes over the stats socket a moment after the reload.
+        wait_until(lambda: self.info("Maxconn") == "2000", what="new worker with maxconn 2000")
         self.assertIn("timeout server 30000ms", self.cfg())
 
     def test_2_maxconn_changes_live(self):

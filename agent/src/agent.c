@@ -188,11 +188,14 @@ static int agent_start(struct agent *a, const struct options *opts)
     if (opts->publish_service && !opts->watch_only &&
         kube_cache_add(a->cache, &KUBE_NODES, NULL) < 0)
         return -1;
+    /* The agent's own namespace: its Lease, cluster-scoped parameters and
+     * their error pages (the namespaced Role of the manifests). */
+    const char *own_ns = opts->own_namespace                       ? opts->own_namespace
+                         : a->cfg.namespace && a->cfg.namespace[0] ? a->cfg.namespace
+                                                                   : "default";
     if (opts->leader_elect) {
         leader_default_identity(a->identity, sizeof(a->identity));
-        const char *ns = opts->election_namespace;
-        if (!ns)
-            ns = a->cfg.namespace ? a->cfg.namespace : "default";
+        const char *ns = opts->election_namespace ? opts->election_namespace : own_ns;
         const struct leader_config lc = {
             .namespace = ns,
             .name = opts->election_id,
@@ -207,7 +210,10 @@ static int agent_start(struct agent *a, const struct options *opts)
         return -1;
     if (a->router) {
         router_set_leader(a->router, a->leader);
-        router_set_namespace(a->router, a->cfg.namespace);
+        router_set_namespace(a->router, own_ns);
+        /* IngressParameters errorPages: ConfigMaps of the agent's namespace. */
+        if (kube_cache_add(a->cache, &KUBE_CONFIGMAPS, own_ns) < 0)
+            return -1;
     }
     struct metrics_sources src = {.cache = a->cache};
     if (a->router)

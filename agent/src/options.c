@@ -18,6 +18,9 @@ static const char usage[] =
     "                            service account, then ~/.kube/config)\n"
     "  --context NAME            kubeconfig context to use (default: current-context)\n"
     "  --watch-namespace NS      watch only this namespace (default: all namespaces)\n"
+    "  --namespace NS            the agent's own namespace: its Lease, IngressParameters of\n"
+    "                            scope Cluster and their errorPages ConfigMap (default: the\n"
+    "                            Pod's, else the kubeconfig context's, else default)\n"
     "  --debounce-ms N           reconcile at most once per N ms during bursts of changes;\n"
     "                            a change after a quiet period applies at once (default 100)\n"
     "\n"
@@ -62,7 +65,7 @@ static const char usage[] =
     "                            --publish-service or --publish-address is given)\n"
     "  --no-leader-elect         do not (every replica then writes status)\n"
     "  --election-id NAME        the coordination.k8s.io/v1 Lease (default spoke-leader)\n"
-    "  --election-namespace NS   its namespace (default: the Pod's, else default)\n"
+    "  --election-namespace NS   its namespace (default: --namespace)\n"
     "  --lease-duration-seconds N\n"
     "                            lease duration (default 15; renew deadline 2/3 of it,\n"
     "                            retry period 2/15)\n"
@@ -92,6 +95,7 @@ enum {
     OPT_CONTEXT,
     OPT_WATCH_NAMESPACE,
     OPT_DEBOUNCE_MS,
+    OPT_NAMESPACE,
     OPT_SHUTDOWN_DRAIN,
     OPT_SHUTDOWN_GRACE,
     OPT_ADMIN_LISTEN,
@@ -155,6 +159,7 @@ static const struct option long_options[] = {
     {"no-leader-elect", no_argument, NULL, OPT_NO_LEADER_ELECT},
     {"election-id", required_argument, NULL, OPT_ELECTION_ID},
     {"election-namespace", required_argument, NULL, OPT_ELECTION_NAMESPACE},
+    {"namespace", required_argument, NULL, OPT_NAMESPACE},
     {"lease-duration-seconds", required_argument, NULL, OPT_LEASE_DURATION},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
@@ -335,6 +340,9 @@ enum options_result options_parse(int argc, char **argv, struct options *opts, F
             break;
         case OPT_ELECTION_ID:
             opts->election_id = optarg;
+            break;
+        case OPT_NAMESPACE:
+            opts->own_namespace = optarg[0] ? optarg : NULL;
             break;
         case OPT_ELECTION_NAMESPACE:
             opts->election_namespace = optarg;

@@ -35,7 +35,8 @@ struct options {
     /* Leader election (only the leader writes Ingress status) */
     int leader_elect;        /* --leader-elect / --no-leader-elect; -1 = on with --publish-* */
     const char *election_id; /* --election-id: the Lease name */
-    const char *election_namespace; /* --election-namespace; NULL = kubeconfig's or "default" */
+    const char *election_namespace; /* --election-namespace; NULL = own_namespace */
+    const char *own_namespace;      /* --namespace; NULL = in-cluster's, kubeconfig's, "default" */
     int lease_duration_seconds;     /* --lease-duration-seconds */
     int shutdown_drain_seconds;     /* --shutdown-drain-seconds */
     int shutdown_grace_seconds;     /* --shutdown-grace-seconds */

@@ -67,6 +67,11 @@ void params_sync_free(struct params_sync *ps)
     free(ps);
 }
 
+const char *params_sync_object(const struct params_sync *ps)
+{
+    return ps->key;
+}
+
 void params_sync_set_namespace(struct params_sync *ps, const char *ns)
 {
     snprintf(ps->own_ns, sizeof(ps->own_ns), "%s", ns ? ns : "");

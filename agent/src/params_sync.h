@@ -33,6 +33,9 @@ void params_sync_free(struct params_sync *ps);
 /* The agent's namespace, for scope Cluster (NULL: "default"). */
 void params_sync_set_namespace(struct params_sync *ps, const char *ns);
 
+/* "namespace/name" of the IngressParameters in use, "" for none. */
+const char *params_sync_object(const struct params_sync *ps);
+
 /* Reads the parameters from the stores and passes a change on; writes the
  * status when write_status (the leader). Returns the parameters the model
  * is built with (valid until the next call). */

@@ -23,6 +23,7 @@
 #include "spoe/policy.h"
 #include "spoe/spoe_server.h"
 #include "util/dns_cache.h"
+#include "model/error_pages_cm.h"
 #include "model/routes.h"
 #include "params_sync.h"
 #include "util/log.h"
@@ -39,6 +40,7 @@ struct router {
     struct spoe_server *spoe;
     struct ext_auth *ext_auth; /* spoke.dev/auth-url calls */
     char spoe_addr[4300];
+    char own_ns[256]; /* the agent's namespace (ConfigMaps of errorPages) */
     ev_timer resync;
     struct metrics *metrics;
     struct leader *leader;
@@ -344,6 +346,55 @@ void router_set_leader(struct router *r, struct leader *l)
 void router_set_namespace(struct router *r, const char *ns)
 {
     params_sync_set_namespace(r->params, ns);
+    snprintf(r->own_ns, sizeof(r->own_ns), "%s", ns && ns[0] ? ns : "default");
+}
+
+struct page_problems {
+    struct problem_list *list;
+    const char *object;
+};
+
+static void on_error_page_problem(void *ud, const char *message)
+{
+    struct page_problems *pp = ud;
+    char *s;
+    if (asprintf(&s, "IngressParameters %s: %s", pp->object, message) < 0)
+        abort();
+    add_problem(pp->list, s);
+}
+
+/* spec.errorPages: the ConfigMap's bodies to the reconciler (a change costs
+ * one reload). The ConfigMap is read in the agent's namespace only (the
+ * informer watches no other): parameters elsewhere get spoke's pages and a
+ * problem saying so. */
+static void update_error_pages(struct router *r, const struct ingress_params *ip,
+                               struct problem_list *problems)
+{
+    struct error_pages pages = {0};
+    const char *object = params_sync_object(r->params);
+    struct page_problems pp = {problems, object};
+    if (ip->error_pages[0]) {
+        const char *slash = strchr(object, '/');
+        size_t ns_len = slash ? (size_t)(slash - object) : 0;
+        json_t *cm =
+            store_get(kube_cache_store(r->cache, &KUBE_CONFIGMAPS), r->own_ns, ip->error_pages);
+        char msg[600];
+        if (ns_len != strlen(r->own_ns) || strncmp(object, r->own_ns, ns_len) != 0) {
+            snprintf(msg, sizeof(msg),
+                     "errorPages: ConfigMaps are read in the agent's namespace %s only; spoke's "
+                     "pages are served",
+                     r->own_ns);
+            on_error_page_problem(&pp, msg);
+        } else if (!cm) {
+            snprintf(msg, sizeof(msg),
+                     "errorPages: ConfigMap %s/%s not found; spoke's pages are served", r->own_ns,
+                     ip->error_pages);
+            on_error_page_problem(&pp, msg);
+        } else {
+            error_pages_from_configmap(cm, &pages, on_error_page_problem, &pp);
+        }
+    }
+    reconciler_set_error_pages(r->rec, &pages);
 }
 
 void router_set_metrics(struct router *r, struct metrics *m)
@@ -384,6 +435,7 @@ void router_update(struct router *r)
         policy_set_use_ext_auth(ps, r->ext_auth);
         spoe_server_publish(r->spoe, ps, policy_set_release);
     }
+    update_error_pages(r, ip, &problems);
     report_problems(r, &problems);
     r->last_routes = m->n_routes;
     r->last_problems = m->n_problems;

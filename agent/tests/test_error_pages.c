@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "haproxy/error_pages.h"
+#include "model/error_pages_cm.h"
 #include "test.h"
 
 static const char *tmp_root(void)
@@ -124,5 +125,65 @@ static void test_write_only_what_changed(void)
     CHECK(strstr(err, "cannot create") != NULL);
 }
 
+static void count_problem(void *ud, const char *message)
+{
+    int *n = ud;
+    (*n)++;
+    printf("# problem: %s\n", message);
+    for (const char *c = message; *c; c++)
+        CHECK(*c >= 0x20 && *c < 0x7f);
+}
+
+static void test_configmap_keys_and_bodies(void)
+{
+    json_error_t jerr;
+    json_t *cm = json_loads("{\"data\":{\"404\":\"<p>lost</p>\",\"503\":\"<p>busy</p>\","
+                            "\"200\":\"ok\",\"4040\":\"x\",\"abc\":\"y\",\"\\u00ff\\n\":\"z\","
+                            "\"502\":\"a\\u0000b\"}}",
+                            JSON_ALLOW_NUL, &jerr);
+    CHECK(cm != NULL);
+    struct error_pages pages;
+    int problems = 0;
+    CHECK_INT_EQ(error_pages_from_configmap(cm, &pages, count_problem, &problems), 2);
+    CHECK_STR_EQ(pages.html[error_page_index(404)], "<p>lost</p>");
+    CHECK_STR_EQ(pages.html[error_page_index(503)], "<p>busy</p>");
+    CHECK(pages.html[error_page_index(502)] == NULL); /* NUL byte: spoke's page */
+    CHECK(pages.html[error_page_index(400)] == NULL);
+    CHECK_INT_EQ(problems, 5); /* 200, 4040, abc, the control characters, 502 */
+    json_decref(cm);
+    /* No data at all: no custom page, no problem. */
+    cm = json_loads("{\"metadata\":{}}", 0, &jerr);
+    problems = 0;
+    CHECK_INT_EQ(error_pages_from_configmap(cm, &pages, count_problem, &problems), 0);
+    CHECK_INT_EQ(problems, 0);
+    json_decref(cm);
+}
+
+static void test_read_back_what_was_written(void)
+{
+    char dir[256], err[256] = "";
+    snprintf(dir, sizeof(dir), "%s/spoke-errors-XXXXXX", tmp_root());
+    CHECK(mkdtemp(dir) != NULL);
+    char *html[ERROR_PAGES_N];
+    error_pages_read(dir, html); /* nothing there yet */
+    for (int i = 0; i < ERROR_PAGES_N; i++)
+        CHECK(html[i] == NULL);
+    struct error_pages custom = {0};
+    custom.html[error_page_index(429)] = "<p>slow down</p>\r\n\r\nmore";
+    CHECK_INT_EQ(error_pages_write(dir, &custom, NULL, err, sizeof(err)), 0);
+    error_pages_read(dir, html);
+    for (int i = 0; i < ERROR_PAGES_N; i++) {
+        if (error_page_codes[i] == 429)
+            CHECK_STR_EQ(html[i], "<p>slow down</p>\r\n\r\nmore");
+        else
+            CHECK(html[i] == NULL);
+        free(html[i]);
+    }
+    char cmd[600];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    CHECK_INT_EQ(system(cmd), 0);
+}
+
 TEST_MAIN(TEST_CASE(test_every_code_is_a_complete_response), TEST_CASE(test_custom_body),
-          TEST_CASE(test_check), TEST_CASE(test_write_only_what_changed))
+          TEST_CASE(test_check), TEST_CASE(test_write_only_what_changed),
+          TEST_CASE(test_configmap_keys_and_bodies), TEST_CASE(test_read_back_what_was_written))

@@ -46,7 +46,9 @@ class Agent:
         args = [spoke_bin(), "--kubeconfig", self.kubeconfig,
                 "--admin-listen", f"127.0.0.1:{self.admin_port}",
                 "--metrics-listen", "127.0.0.1:0",  # several agents may run at once
-                "--debounce-ms", "20", "--log-level", "debug"] + self.extra_args
+                "--debounce-ms", "20", "--log-level", "debug",
+                # HAProxy gets 5 s to finish requests at stop (tests say otherwise)
+                "--shutdown-grace-seconds", "5"] + self.extra_args
         if self.watch_only:
             args.append("--watch-only")
         env = dict(os.environ)

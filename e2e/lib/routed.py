@@ -28,7 +28,7 @@ def manifest(*objs):
 
 
 class RoutedCluster:
-    def __init__(self, name, extra_args=(), attached=False, master_socket=False):
+    def __init__(self, name, extra_args=(), attached=False, master_socket=False, crd=False):
         self.work = make_workdir(name)
         self.state = os.path.join(self.work, "state")
         self.api = ApiServer(self.work)
@@ -44,9 +44,14 @@ class RoutedCluster:
             "--http-port", str(self.http_port), "--https-port", str(self.https_port),
             *extra_args])
         self.attached = attached
+        self.crd = crd  # install the IngressParameters CRD before the agent starts
 
     def start(self):
         self.api.start()
+        if self.crd:
+            kubectl(self.api, "apply", "-f",
+                    os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+                        os.path.abspath(__file__)))), "crds", "ingressparameters.yaml"))
         self.agent.kubeconfig = self.api.kubeconfig
         self.agent.start()
         self.agent.wait_synced()

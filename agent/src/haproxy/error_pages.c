@@ -79,6 +79,42 @@ char *error_page_render(int code, const char *html, size_t *len)
     return strbuf_take(&out);
 }
 
+/* The whole content of path (at most max bytes), malloc'd, NUL-terminated;
+ * NULL when it cannot be read or is larger. */
+static char *read_small_file(const char *path, size_t max, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *buf = malloc(max + 2);
+    *len = buf ? fread(buf, 1, max + 1, f) : 0;
+    fclose(f);
+    if (!buf || *len > max) {
+        free(buf);
+        return NULL;
+    }
+    buf[*len] = '\0';
+    return buf;
+}
+
+void error_pages_read(const char *state_dir, char *html[ERROR_PAGES_N])
+{
+    for (int i = 0; i < ERROR_PAGES_N; i++) {
+        html[i] = NULL;
+        char path[4096];
+        snprintf(path, sizeof(path), "%s/errors/%d.http", state_dir, error_page_codes[i]);
+        size_t len, dlen;
+        char *have = read_small_file(path, ERROR_PAGE_BODY_MAX + 1024, &len);
+        char *dflt = error_page_render(error_page_codes[i], NULL, &dlen);
+        const char *body = have ? strstr(have, "\r\n\r\n") : NULL;
+        if (body && !(len == dlen && memcmp(have, dflt, len) == 0) &&
+            !memchr(body + 4, '\0', len - (size_t)(body + 4 - have)))
+            html[i] = strdup(body + 4);
+        free(have);
+        free(dflt);
+    }
+}
+
 /* True when path holds exactly data. */
 static bool same_content(const char *path, const char *data, size_t len)
 {

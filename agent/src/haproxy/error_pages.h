@@ -47,4 +47,8 @@ char *error_page_render(int code, const char *html, size_t *len);
 int error_pages_write(const char *state_dir, const struct error_pages *custom, bool *changed,
                       char *err, size_t errlen);
 
+/* The custom bodies STATE_DIR/errors holds: html[i] is a malloc'd copy of
+ * the body of each file that is not spoke's own page, else NULL. */
+void error_pages_read(const char *state_dir, char *html[ERROR_PAGES_N]);
+
 #endif

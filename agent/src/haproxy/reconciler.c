@@ -9,6 +9,7 @@
 
 #include "haproxy/atomic_file.h"
 #include "haproxy/certs.h"
+#include "haproxy/error_pages.h"
 #include "haproxy/pem_check.h"
 #include "haproxy/map_txn.h"
 #include "haproxy/profiles.h"
@@ -18,6 +19,7 @@
 #include "model/params.h"
 #include "util/log.h"
 #include "util/strbuf.h"
+#include "util/xalloc.h"
 
 /* A Secret already checked: its PEM is reused while its resourceVersion
  * stays the same, and its problems are logged once. */
@@ -74,6 +76,11 @@ struct reconciler {
      * for the next pass. */
     struct ingress_params params, want_params;
     bool params_pending;
+    /* Custom error page bodies: served (render.error_pages points here) and
+     * wanted (reconciler_set_error_pages); NULL = spoke's page. */
+    char *pages_cur[ERROR_PAGES_N], *pages_want[ERROR_PAGES_N];
+    struct error_pages pages;
+    bool pages_pending;
     long long params_tag, active_tag; /* active: the request being applied */
     reconciler_params_fn params_done, active_done;
     void *params_ud, *active_ud;
@@ -858,9 +865,39 @@ static void step_first(struct reconciler *r)
         step_assign(r);
 }
 
+/* New error page bodies: written, and one reload when a file changed (HAProxy
+ * reads errorfiles only when it starts). Returns true when it ended the pass. */
+static bool step_error_pages(struct reconciler *r)
+{
+    r->pages_pending = false;
+    for (int i = 0; i < ERROR_PAGES_N; i++) {
+        free(r->pages_cur[i]);
+        r->pages_cur[i] = r->pages_want[i] ? xstrdup(r->pages_want[i]) : NULL;
+        r->pages.html[i] = r->pages_cur[i];
+    }
+    char err[512];
+    bool changed = false;
+    if (error_pages_write(r->render.state_dir, &r->pages, &changed, err, sizeof(err)) < 0) {
+        log_error("reconcile", "error pages: %s", err);
+        return false;
+    }
+    if (!changed)
+        return false;
+    int rc = reconciler_request_reload(r, "error pages", err, sizeof(err));
+    if (rc < 0)
+        log_error("reconcile", "error pages: reload failed: %s", err);
+    if (rc != 1)
+        return false;
+    r->pass_failed = true; /* restart the pass with the new worker */
+    finish_pass(r);
+    return true;
+}
+
 static void after_worker_check(struct reconciler *r)
 {
     if (r->params_pending && step_params(r))
+        return;
+    if (r->pages_pending && step_error_pages(r))
         return;
     step_first(r);
 }
@@ -1003,6 +1040,14 @@ struct reconciler *reconciler_new(struct ev_loop *loop, struct runtime_api *api,
     r->flag_http_port = render->http_port;
     r->flag_https_port = render->https_port;
     r->render.params = &r->params;
+    /* The pages HAProxy serves now (it read them when it started): a
+     * restarted agent that wants the same ones does not reload. */
+    error_pages_read(render->state_dir, r->pages_cur);
+    for (int i = 0; i < ERROR_PAGES_N; i++) {
+        r->pages.html[i] = r->pages_cur[i];
+        r->pages_want[i] = r->pages_cur[i] ? xstrdup(r->pages_cur[i]) : NULL;
+    }
+    r->render.error_pages = &r->pages;
     if (pools_load(r->pools, r->pools_path, err, errlen) < 0) {
         pools_free(r->pools);
         free(r);
@@ -1068,7 +1113,30 @@ void reconciler_free(struct reconciler *r)
     pools_free(r->pools);
     free(r->last_map);
     free(r->servers_text);
+    for (int i = 0; i < ERROR_PAGES_N; i++) {
+        free(r->pages_cur[i]);
+        free(r->pages_want[i]);
+    }
     free(r);
+}
+
+static bool same_text(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+void reconciler_set_error_pages(struct reconciler *r, const struct error_pages *pages)
+{
+    bool same = true;
+    for (int i = 0; i < ERROR_PAGES_N; i++)
+        same = same && same_text(r->pages_want[i], pages ? pages->html[i] : NULL);
+    if (same)
+        return;
+    for (int i = 0; i < ERROR_PAGES_N; i++) {
+        free(r->pages_want[i]);
+        r->pages_want[i] = pages && pages->html[i] ? xstrdup(pages->html[i]) : NULL;
+    }
+    r->pages_pending = true;
 }
 
 void reconciler_set_pool_size(struct reconciler *r, unsigned size)

@@ -110,6 +110,12 @@ void reconciler_set_params(struct reconciler *r, const struct ingress_params *p,
  * the new worker on its next connection. */
 int reconciler_request_reload(struct reconciler *r, const char *reason, char *err, size_t errlen);
 
+/* The custom error page bodies to serve (NULL, or NULL bodies: spoke's
+ * pages); copied. A change is written at the start of the next pass and
+ * costs one hitless reload (reason "error pages"). */
+struct error_pages;
+void reconciler_set_error_pages(struct reconciler *r, const struct error_pages *pages);
+
 /* Applies m (the reconciler takes ownership). */
 void reconciler_apply(struct reconciler *r, struct routing_model *m);
 /* HAProxy was (re)started: read its state again and push everything. */

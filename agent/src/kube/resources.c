@@ -25,3 +25,4 @@ int kube_resource_path(const struct kube_resource *r, const char *ns, char *buf,
     return n;
 }
 const struct kube_resource KUBE_NODES = {"", "v1", "nodes", "Node", false};
+const struct kube_resource KUBE_CONFIGMAPS = {"", "v1", "configmaps", "ConfigMap", true};

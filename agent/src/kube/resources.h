@@ -22,6 +22,8 @@ extern const struct kube_resource KUBE_ENDPOINTSLICES;
 extern const struct kube_resource KUBE_SECRETS;
 extern const struct kube_resource KUBE_INGRESSPARAMETERS;
 extern const struct kube_resource KUBE_NODES; /* only with a --publish-service */
+/* In the agent's own namespace only: IngressParameters spec.errorPages. */
+extern const struct kube_resource KUBE_CONFIGMAPS;
 
 /* "/api/v1" or "/apis/GROUP/VERSION" + ["/namespaces/NS"] + "/PLURAL"
  * (namespace NULL or "" = all namespaces, or the kind is cluster-scoped).
