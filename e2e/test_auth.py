@@ -9,6 +9,7 @@ protected routes deny (503) while plain routes keep working; restarting it
 restores them, without a reload."""
 import base64
 import hashlib
+import re
 import time
 import unittest
 
@@ -102,7 +103,21 @@ class AuthTest(unittest.TestCase):
     def bearer(self, token):
         return {"Authorization": "Bearer " + token}
 
+    def auth_decisions(self, ingress):
+        """(allowed, denied) of spoke_auth_decisions_total for ingress "ns/name"."""
+        import urllib.request
+        with urllib.request.urlopen(
+                f"http://127.0.0.1:{self.rc.agent.admin_port}/metrics", timeout=10) as r:
+            text = r.read().decode()
+        out = []
+        for verdict in ("allow", "deny"):
+            m = re.search(r'^spoke_auth_decisions_total\{ingress="%s",verdict="%s"\} (\S+)$'
+                          % (re.escape(ingress), verdict), text, re.M)
+            out.append(float(m.group(1)) if m else 0.0)
+        return tuple(out)
+
     def test_basic(self):
+        before = self.auth_decisions(f"{NS}/admin")
         status, _, headers = self.rc.request("auth.example.com", "/admin/x")
         self.assertEqual(status, 401)
         self.assertEqual(headers.get("www-authenticate"), 'Basic realm="Staff only"')
@@ -112,6 +127,10 @@ class AuthTest(unittest.TestCase):
             self.assertEqual(self.status("auth.example.com", "/admin/y", basic(user, pw)), 200,
                              user)
         self.assertEqual(self.rc.pod_for("auth.example.com", "/public/page"), "web-1")
+        # Counted per Ingress: 3 allowed, 3 denied (the public route is not).
+        after = self.auth_decisions(f"{NS}/admin")
+        self.assertEqual((after[0] - before[0], after[1] - before[1]), (3, 3))
+        self.assertEqual(self.auth_decisions(f"{NS}/public"), (0, 0))
 
     def test_path_tricks_do_not_bypass_auth(self):
         for path in ["//admin", "/./admin", "/x/../admin", "/%61dmin", "/admin/./x",

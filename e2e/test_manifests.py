@@ -449,7 +449,9 @@ class ManifestsTest(unittest.TestCase):
         self.assertIn("manage-haproxy", args)
         ports = {port["name"]: port["containerPort"] for port in c["ports"]}
         self.assertEqual(ports, {"http": int(args["http-port"]), "https": int(args["https-port"]),
-                                 "metrics": int(args["metrics-listen"].rsplit(":", 1)[1])})
+                                 "metrics": int(args["metrics-listen"].rsplit(":", 1)[1]),
+                                 "haproxy-metrics":
+                                     int(args["haproxy-metrics-listen"].rsplit(":", 1)[1])})
         # The probes ask the agent (/healthz, /readyz) on the metrics port.
         self.assertEqual(c["readinessProbe"]["httpGet"], {"path": "/readyz", "port": "metrics"})
         self.assertEqual(c["livenessProbe"]["httpGet"], {"path": "/healthz", "port": "metrics"})

@@ -10,6 +10,7 @@ import urllib.error
 import urllib.request
 
 from lib import resources as R
+from lib.ports import free_port
 from lib.routed import RoutedCluster
 from lib.wait import wait_until
 
@@ -99,7 +100,9 @@ def get_text(port, path):
 class MetricsTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.rc = RoutedCluster("metrics").start()
+        cls.haproxy_metrics = free_port()
+        cls.rc = RoutedCluster("metrics", extra_args=[
+            "--haproxy-metrics-listen", f"127.0.0.1:{cls.haproxy_metrics}"]).start()
         cls.rc.apply(
             R.namespace(NS),
             {"apiVersion": "networking.k8s.io/v1", "kind": "IngressClass",
@@ -122,8 +125,8 @@ class MetricsTest(unittest.TestCase):
     def test_metrics_parse_and_count(self):
         samples, types = wait_until(
             lambda: (lambda s: s if value(s[0], "spoke_objects", kind="Ingress") == N_INGRESSES
-                     else None)(self.scrape()),
-            timeout=20, what=f"spoke_objects{{kind=\"Ingress\"}} == {N_INGRESSES}")
+                     and value(s[0], "spoke_routes") == N_INGRESSES else None)(self.scrape()),
+            timeout=20, what=f"spoke_objects{{kind=\"Ingress\"}} and spoke_routes == {N_INGRESSES}")
         self.assertEqual(types["spoke_objects"], "gauge")
         self.assertEqual(value(samples, "spoke_objects", kind="Service"), 1)
         self.assertEqual(value(samples, "spoke_cache_synced"), 1)
@@ -140,9 +143,22 @@ class MetricsTest(unittest.TestCase):
         self.assertIsNotNone(value(samples, "spoke_watch_events_total", kind="Ingress"))
         self.assertIsNotNone(value(samples, "spoke_relists_total", kind="Ingress"))
         self.assertIsNotNone(value(samples, "spoke_spoe_frames_total", direction="in"))
+        # One route per Ingress, all to one Service: one pool slot used.
+        used = value(samples, "spoke_backend_slots", profile="http-roundrobin", state="used")
+        free = value(samples, "spoke_backend_slots", profile="http-roundrobin", state="free")
+        self.assertEqual((used, used + free), (1, 64))
         for name, t in types.items():
             if name.endswith("_total"):
                 self.assertEqual(t, "counter", name)
+
+    def test_haproxy_exporter(self):
+        """HAProxy's own counters, from its built-in exporter."""
+        self.assertEqual(self.rc.pod_for("nowhere.example.com"), 404)
+        status, ctype, body = get_text(self.haproxy_metrics, "/metrics")
+        self.assertEqual(status, 200, body[:200])
+        samples, _ = parse_prometheus(body)
+        self.assertGreaterEqual(value(samples, "haproxy_frontend_http_requests_total",
+                                      proxy="spoke_http"), 1)
 
     def test_reconcile_histogram_is_consistent(self):
         samples, types = self.scrape()

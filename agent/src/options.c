@@ -81,6 +81,9 @@ static const char usage[] =
     "                            then let HAProxy finish in-flight requests for up to N\n"
     "                            seconds (--manage-haproxy; default 25); a second signal\n"
     "                            skips the drain\n"
+    "  --haproxy-metrics-listen ADDR\n"
+    "                            HAProxy's own Prometheus exporter (/metrics), HOST:PORT\n"
+    "                            (default: off)\n"
     "  --metrics-listen ADDR     /metrics, /healthz and /readyz only, HOST:PORT (default\n"
     "                            127.0.0.1:10254; 'off' disables it); also on --admin-listen\n"
     "  --log-level LEVEL         debug, info, warn or error (default info)\n"
@@ -95,6 +98,7 @@ enum {
     OPT_CONTEXT,
     OPT_WATCH_NAMESPACE,
     OPT_DEBOUNCE_MS,
+    OPT_HAPROXY_METRICS,
     OPT_NAMESPACE,
     OPT_SHUTDOWN_DRAIN,
     OPT_SHUTDOWN_GRACE,
@@ -155,6 +159,7 @@ static const struct option long_options[] = {
     {"spoe-listen", required_argument, NULL, OPT_SPOE_LISTEN},
     {"spoe-workers", required_argument, NULL, OPT_SPOE_WORKERS},
     {"metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN},
+    {"haproxy-metrics-listen", required_argument, NULL, OPT_HAPROXY_METRICS},
     {"leader-elect", no_argument, NULL, OPT_LEADER_ELECT},
     {"no-leader-elect", no_argument, NULL, OPT_NO_LEADER_ELECT},
     {"election-id", required_argument, NULL, OPT_ELECTION_ID},
@@ -340,6 +345,13 @@ enum options_result options_parse(int argc, char **argv, struct options *opts, F
             break;
         case OPT_ELECTION_ID:
             opts->election_id = optarg;
+            break;
+        case OPT_HAPROXY_METRICS:
+            if (!strchr(optarg, ':') || strpbrk(optarg, " \t\r\n#")) {
+                fprintf(err, "spoke: --haproxy-metrics-listen: '%s' is not HOST:PORT\n", optarg);
+                return OPTIONS_EXIT_ERROR;
+            }
+            opts->haproxy_metrics = optarg;
             break;
         case OPT_NAMESPACE:
             opts->own_namespace = optarg[0] ? optarg : NULL;

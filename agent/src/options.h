@@ -14,6 +14,7 @@ struct options {
     const char *watch_namespace; /* --watch-namespace; NULL = all */
     const char *admin_listen;    /* --admin-listen */
     const char *metrics_listen;  /* --metrics-listen; NULL = off */
+    const char *haproxy_metrics; /* --haproxy-metrics-listen; NULL = off */
     double debounce_seconds;     /* --debounce-ms / 1000 */
     /* HAProxy */
     int watch_only;              /* --watch-only: keep the cache, drive no HAProxy */

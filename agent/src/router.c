@@ -19,6 +19,7 @@
 #include "kube/events.h"
 #include "kube/ingress_status.h"
 #include "kube/leader.h"
+#include "spoe/auth_stats.h"
 #include "spoe/ext_auth.h"
 #include "spoe/policy.h"
 #include "spoe/spoe_server.h"
@@ -40,7 +41,8 @@ struct router {
     struct spoe_server *spoe;
     struct ext_auth *ext_auth; /* spoke.dev/auth-url calls */
     char spoe_addr[4300];
-    char own_ns[256]; /* the agent's namespace (ConfigMaps of errorPages) */
+    char own_ns[256];              /* the agent's namespace (ConfigMaps of errorPages) */
+    struct auth_stats *auth_stats; /* allows and denies per Ingress (metrics) */
     ev_timer resync;
     struct metrics *metrics;
     struct leader *leader;
@@ -239,6 +241,7 @@ struct router *router_new(struct ev_loop *loop, const struct options *opts,
     struct haproxy_render_params params = {
         .state_dir = r->state_dir,
         .spoe_addr = r->spoe_addr,
+        .haproxy_metrics = opts->haproxy_metrics,
         .bind_addr = opts->bind_address,
         .http_port = opts->http_port,
         .https_port = opts->https_port,
@@ -255,6 +258,7 @@ struct router *router_new(struct ev_loop *loop, const struct options *opts,
         sc.workers = ip->spoe.workers ? ip->spoe.workers : (unsigned)opts->spoe_workers;
         sc.idle_timeout = PARAMS_SPOE_IDLE_MAX_MS / 1000.0 + 30;
         sc.decide = policy_decide;
+        r->auth_stats = auth_stats_new();
         r->ext_auth = ext_auth_new(err, sizeof(err));
         if (!r->ext_auth) {
             log_error("router", "external auth: %s", err);
@@ -326,6 +330,7 @@ void router_metrics_sources(const struct router *r, struct metrics_sources *src)
     src->rec = r->rec;
     src->api = r->api;
     src->spoe = r->spoe;
+    src->auth = r->auth_stats;
     src->status = r->status;
     src->problems = &r->n_problems;
 }
@@ -433,6 +438,7 @@ void router_update(struct router *r)
         struct policy_set *ps =
             policy_set_build(m, in.ingresses, in.secrets, time(NULL), on_policy_problem, &problems);
         policy_set_use_ext_auth(ps, r->ext_auth);
+        policy_set_use_auth_stats(ps, r->auth_stats);
         spoe_server_publish(r->spoe, ps, policy_set_release);
     }
     update_error_pages(r, ip, &problems);
@@ -465,6 +471,7 @@ void router_free(struct router *r)
     haproxy_supervisor_stop(r->sup, (double)r->opts->shutdown_grace_seconds);
     spoe_server_stop(r->spoe);
     ext_auth_free(r->ext_auth); /* after the SPOE server: no decision starts now */
+    auth_stats_free(r->auth_stats);
     dns_cache_free(r->dns);
     free_problems(r->problems, r->n_problems);
     free(r);

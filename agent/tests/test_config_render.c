@@ -122,6 +122,18 @@ static void test_state_dir_and_haproxy_accepts_it(void)
 
     snprintf(cmd, sizeof(cmd), "haproxy -c -q -f %s/haproxy.cfg", dir);
     CHECK_INT_EQ(run(cmd), 0);
+    snprintf(cmd, sizeof(cmd), "grep -q prometheus-exporter %s/haproxy.cfg", dir);
+    CHECK(run(cmd) != 0); /* off by default */
+    /* HAProxy's own exporter, when asked for. */
+    p.haproxy_metrics = "127.0.0.1:18404";
+    CHECK_INT_EQ(haproxy_state_prepare(&p, err, sizeof(err)), 0);
+    snprintf(cmd, sizeof(cmd),
+             "grep -q 'bind 127.0.0.1:18404' %s/haproxy.cfg && "
+             "grep -q 'use-service prometheus-exporter' %s/haproxy.cfg",
+             dir, dir);
+    CHECK_INT_EQ(run(cmd), 0);
+    snprintf(cmd, sizeof(cmd), "haproxy -c -q -f %s/haproxy.cfg", dir);
+    CHECK_INT_EQ(run(cmd), 0);
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
     CHECK_INT_EQ(run(cmd), 0);
 }

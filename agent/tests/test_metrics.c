@@ -378,6 +378,10 @@ static void test_routing_mode(void)
     CHECK(value_of(text, "spoke_haproxy_runtime_errors_total") == 0);
     CHECK(value_of(text, "spoke_routes_map_commits_total") == 0);
     CHECK(value_of(text, "spoke_backends_unplaced") == 0);
+    CHECK(value_of(text, "spoke_routes") == 0);
+    CHECK(value_of(text, "spoke_haproxy_reloads_total{reason=\"error_pages\"}") == 0);
+    CHECK(value_of(text, "spoke_backend_slots{profile=\"http-roundrobin\",state=\"used\"}") == 0);
+    CHECK(value_of(text, "spoke_backend_slots{profile=\"http-roundrobin\",state=\"free\"}") == 4);
     CHECK(value_of(text, "spoke_spoe_connections") == 0);
     CHECK(value_of(text, "spoke_spoe_frames_total{direction=\"in\"}") == 0);
     CHECK(value_of(text, "spoke_spoe_frames_total{direction=\"out\"}") == 0);

@@ -145,6 +145,9 @@ static void test_errors_are_clear(void)
     CHECK_INT_EQ(parse(&o, grace, out, sizeof(out), err, sizeof(err)), OPTIONS_RUN);
     CHECK_INT_EQ(o.shutdown_drain_seconds, 7);
     CHECK_INT_EQ(o.shutdown_grace_seconds, 9);
+    char *hm[] = {"spoke", "--haproxy-metrics-listen", "0.0.0.0:9101\nbind", NULL};
+    CHECK_INT_EQ(parse(&o, hm, out, sizeof(out), err, sizeof(err)), OPTIONS_EXIT_ERROR);
+    CHECK(strstr(err, "--haproxy-metrics-listen") != NULL);
     char *own[] = {"spoke", "--namespace", "edge", NULL};
     CHECK_INT_EQ(parse(&o, own, out, sizeof(out), err, sizeof(err)), OPTIONS_RUN);
     CHECK_STR_EQ(o.own_namespace, "edge");

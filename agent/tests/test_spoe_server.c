@@ -588,6 +588,10 @@ static void test_notify_tcp(void)
     CHECK_INT_EQ(st.notify, 3);
     CHECK_INT_EQ(st.decisions, 3);
     CHECK(st.decision_ns > 0);
+    uint64_t in_buckets = 0;
+    for (int b = 0; b <= SPOE_LATENCY_BUCKETS; b++)
+        in_buckets += st.decision_buckets[b];
+    CHECK_INT_EQ(in_buckets, 3); /* each decision in exactly one latency bucket */
     CHECK_INT_EQ(st.errors, 0);
     spoe_server_stop(srv);
 }

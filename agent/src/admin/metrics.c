@@ -7,11 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "haproxy/pools.h"
 #include "haproxy/reconciler.h"
 #include "haproxy/runtime_api.h"
 #include "kube/cache.h"
 #include "kube/informer.h"
 #include "kube/ingress_status.h"
+#include "spoe/auth_stats.h"
 #include "spoe/spoe_server.h"
 #include "version.h"
 
@@ -251,6 +253,23 @@ static void write_cache(struct strbuf *b, const struct kube_cache *c)
            kube_cache_synced(c) ? 1 : 0);
 }
 
+/* Pool backends per profile: slots a Service holds, and free ones (a
+ * profile that runs out grows with a reload). */
+static void write_slots(struct strbuf *b, const struct pools *p)
+{
+    prom_family(b, "spoke_backend_slots", "gauge",
+                "Pool backends declared in haproxy.cfg, by profile and state (used, free).");
+    for (size_t i = 0; i < pools_n_profiles(p); i++) {
+        unsigned used = 0, n = pools_size(p, i);
+        for (unsigned j = 0; j < n; j++)
+            used += pools_slot_owner(p, i, j) != NULL;
+        const char *u[] = {"profile", pools_profile(p, i), "state", "used", NULL};
+        const char *f[] = {"profile", pools_profile(p, i), "state", "free", NULL};
+        prom_sample(b, "spoke_backend_slots", u, (double)used);
+        prom_sample(b, "spoke_backend_slots", f, (double)(n - used));
+    }
+}
+
 static void write_reconciler(struct strbuf *b, const struct metrics *m)
 {
     const struct reconciler_stats *s = reconciler_stats(m->src.rec);
@@ -264,9 +283,16 @@ static void write_reconciler(struct strbuf *b, const struct metrics *m)
                          NULL, &m->reconcile);
     const char *pool[] = {"reason", "pool_exhausted", NULL};
     const char *params[] = {"reason", "parameters", NULL};
+    const char *pages[] = {"reason", "error_pages", NULL};
     prom_family(b, "spoke_haproxy_reloads_total", "counter", "HAProxy reloads, by reason.");
-    prom_sample(b, "spoke_haproxy_reloads_total", pool, (double)(s->reloads - s->reloads_params));
+    prom_sample(b, "spoke_haproxy_reloads_total", pool,
+                (double)(s->reloads - s->reloads_params - s->reloads_error_pages));
     prom_sample(b, "spoke_haproxy_reloads_total", params, (double)s->reloads_params);
+    prom_sample(b, "spoke_haproxy_reloads_total", pages, (double)s->reloads_error_pages);
+    scalar(b, "spoke_routes", "gauge",
+           "Routes (host, path) in HAProxy's routes map, from the last model applied.",
+           (double)s->routes);
+    write_slots(b, reconciler_pools(m->src.rec));
     scalar(b, "spoke_routes_map_commits_total", "counter",
            "Versions of the routes map committed to HAProxy.", (double)s->map_commits);
     scalar(b, "spoke_backends_unplaced", "gauge",
@@ -313,10 +339,31 @@ static void write_spoe(struct strbuf *b, const struct spoe_server *srv)
            (double)s.decisions);
     scalar(b, "spoke_spoe_pending_decisions", "gauge", "SPOE decisions not answered yet.",
            (double)s.pending);
-    prom_family(b, "spoke_spoe_decision_seconds", "summary",
-                "Time from a NOTIFY decoded to its ACK queued.");
-    prom_sample(b, "spoke_spoe_decision_seconds_sum", NULL, (double)s.decision_ns / 1e9);
-    prom_sample(b, "spoke_spoe_decision_seconds_count", NULL, (double)s.decisions);
+    struct prom_histogram h;
+    prom_histogram_init(&h, spoe_latency_bounds, SPOE_LATENCY_BUCKETS);
+    for (int i = 0; i <= SPOE_LATENCY_BUCKETS; i++) {
+        h.counts[i] = s.decision_buckets[i];
+        h.count += s.decision_buckets[i];
+    }
+    h.sum = (double)s.decision_ns / 1e9;
+    prom_histogram_write(b, "spoke_spoe_decision_seconds",
+                         "Time from a NOTIFY decoded to its ACK queued (decision latency).", NULL,
+                         &h);
+}
+
+static void write_auth_counter(void *ud, const char *ingress, uint64_t allowed, uint64_t denied)
+{
+    const char *a[] = {"ingress", ingress, "verdict", "allow", NULL};
+    const char *d[] = {"ingress", ingress, "verdict", "deny", NULL};
+    prom_sample(ud, "spoke_auth_decisions_total", a, (double)allowed);
+    prom_sample(ud, "spoke_auth_decisions_total", d, (double)denied);
+}
+
+static void write_auth(struct strbuf *b, struct auth_stats *s)
+{
+    prom_family(b, "spoke_auth_decisions_total", "counter",
+                "Requests to routes with auth annotations, allowed or denied, per Ingress.");
+    auth_stats_foreach(s, write_auth_counter, b);
 }
 
 void metrics_write(const struct metrics *m, struct strbuf *b)
@@ -334,6 +381,8 @@ void metrics_write(const struct metrics *m, struct strbuf *b)
         write_runtime_api(b, m->src.api);
     if (m->src.spoe)
         write_spoe(b, m->src.spoe);
+    if (m->src.auth)
+        write_auth(b, m->src.auth);
     if (m->src.status)
         scalar(b, "spoke_ingress_status_patches_total", "counter",
                "Ingress status patches sent to the API server.",

@@ -74,6 +74,7 @@ struct metrics_sources {
     struct reconciler *rec;        /* NULL: watch-only (no routing metrics) */
     struct runtime_api *api;       /* runtime API command counters */
     struct spoe_server *spoe;      /* SPOE connections, frames, decisions */
+    struct auth_stats *auth;       /* auth allows and denies per Ingress */
     struct ingress_status *status; /* status patches written */
     const size_t *problems;        /* objects or options that cannot be honoured now */
 };

@@ -73,6 +73,16 @@ static int render_placeholder(struct strbuf *out, const char *name, size_t n,
         strbuf_printf(out, "%s/spoe.cfg", p->state_dir);
     } else if (IS("POOLS")) {
         render_pools(out, p);
+    } else if (IS("HAPROXY_METRICS")) {
+        /* HAProxy's own counters (requests, errors, queues per frontend,
+         * backend and server) from its built-in exporter. */
+        if (p->haproxy_metrics && p->haproxy_metrics[0])
+            strbuf_printf(out,
+                          "frontend spoke_haproxy_metrics\n"
+                          "    bind %s\n"
+                          "    http-request use-service prometheus-exporter if { path /metrics }\n"
+                          "    http-request return status 404 default-errorfiles\n\n",
+                          p->haproxy_metrics);
     } else {
         return params_render_placeholder(out, name, n, p->params);
     }

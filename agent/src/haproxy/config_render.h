@@ -30,9 +30,10 @@ struct haproxy_render_params {
     const char *state_dir; /* absolute path */
     const char *bind_addr; /* "" or "*" = all addresses */
     int http_port, https_port;
-    const char *spoe_addr;     /* the SPOE responder, in HAProxy's syntax */
-    const struct pools *pools; /* pools.h: the backends to declare */
-    render_servers_fn servers; /* may be NULL: no servers */
+    const char *spoe_addr;       /* the SPOE responder, in HAProxy's syntax */
+    const char *haproxy_metrics; /* HOST:PORT of HAProxy's /metrics; NULL = none */
+    const struct pools *pools;   /* pools.h: the backends to declare */
+    render_servers_fn servers;   /* may be NULL: no servers */
     void *servers_ud;
     const struct error_pages *error_pages; /* custom bodies; NULL = spoke's pages */
     /* IngressParameters (params_render.h); NULL = the defaults. The ports

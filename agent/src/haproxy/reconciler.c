@@ -174,6 +174,7 @@ static void finish_pass(struct reconciler *r)
     r->applied = r->current;
     r->current = NULL;
     r->stats.passes++;
+    r->stats.routes = r->applied->n_routes;
     r->stats.synced = r->pending == NULL && r->stats.unplaced == 0 && r->refused == 0;
     if (r->pending) {
         start_pass(r);
@@ -366,6 +367,8 @@ int reconciler_request_reload(struct reconciler *r, const char *reason, char *er
     r->stats.reloads++;
     if (strcmp(reason, "parameters") == 0)
         r->stats.reloads_params++;
+    else if (strcmp(reason, "error pages") == 0)
+        r->stats.reloads_error_pages++;
     log_warn("reconcile", "reloading HAProxy (reload #%lu, reason: %s)", r->stats.reloads, reason);
     /* The new worker starts with the servers written in haproxy.cfg; read
      * them from it (on a new connection: the old one reaches the old
@@ -1157,6 +1160,11 @@ void reconciler_set_params(struct reconciler *r, const struct ingress_params *p,
     r->params_tag = tag;
     r->params_done = done;
     r->params_ud = ud;
+}
+
+const struct pools *reconciler_pools(const struct reconciler *r)
+{
+    return r->pools;
 }
 
 const struct reconciler_stats *reconciler_stats(const struct reconciler *r)

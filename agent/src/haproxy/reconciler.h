@@ -39,14 +39,16 @@
 struct reconciler;
 
 struct reconciler_stats {
-    unsigned long passes;         /* completed passes */
-    unsigned long failed;         /* passes that hit an error (retried) */
-    unsigned long commands;       /* runtime API commands sent */
-    unsigned long map_commits;    /* routes map versions committed */
-    unsigned long reloads;        /* reloads, all reasons */
-    unsigned long reloads_params; /* of which for IngressParameters */
-    unsigned long unplaced;       /* backends without a slot in the last pass */
-    bool synced;                  /* the last model was fully applied */
+    unsigned long passes;              /* completed passes */
+    unsigned long failed;              /* passes that hit an error (retried) */
+    unsigned long commands;            /* runtime API commands sent */
+    unsigned long map_commits;         /* routes map versions committed */
+    unsigned long reloads;             /* reloads, all reasons */
+    unsigned long reloads_params;      /* of which for IngressParameters */
+    unsigned long reloads_error_pages; /* of which for new error pages */
+    unsigned long routes;              /* routes of the last model applied */
+    unsigned long unplaced;            /* backends without a slot in the last pass */
+    bool synced;                       /* the last model was fully applied */
 };
 
 /* render: ports (the flags'), state dir, bind address (its pools, servers
@@ -122,5 +124,7 @@ void reconciler_apply(struct reconciler *r, struct routing_model *m);
 void reconciler_resync(struct reconciler *r);
 
 const struct reconciler_stats *reconciler_stats(const struct reconciler *r);
+/* The backend pools (slots per profile and who holds them), for metrics. */
+const struct pools *reconciler_pools(const struct reconciler *r);
 
 #endif

@@ -15,6 +15,7 @@
 
 #include "spoe/auth_cache.h"
 #include "spoe/auth_client.h"
+#include "spoe/auth_stats.h"
 #include "spoe/hdrs_bin.h"
 #include "spoe/policy.h"
 #include "spoe/policy_internal.h"
@@ -38,6 +39,7 @@ struct pending {
     struct ext_auth *ea;
     struct spoe_async *a;
     const struct ext_auth_conf *conf; /* held by the deferred reply's snapshot */
+    struct auth_counter *counter;     /* the Ingress's (auth_stats.h), or NULL */
     uint8_t key[AUTH_CACHE_KEY_SIZE];
 };
 
@@ -135,6 +137,7 @@ static void on_answer(void *ud, const struct auth_result *res)
     const struct ext_auth_conf *conf = p->conf;
     struct spoe_reply *r = spoe_async_reply(p->a);
     const struct auth_value *www = &res->values[conf->n_response];
+    bool allowed = false;
     if (res->status >= 200 && res->status < 300) {
         const char *values[AUTH_HEADER_LIST_MAX] = {0};
         size_t lens[AUTH_HEADER_LIST_MAX] = {0};
@@ -155,6 +158,7 @@ static void on_answer(void *ud, const struct auth_result *res)
             deny(r, 503, NULL, 0);
         } else {
             allow(r, conf, values, lens);
+            allowed = true;
             if (conf->cache_ttl > 0) {
                 struct strbuf b = STRBUF_INIT;
                 for (size_t i = 0; i < conf->n_response; i++) {
@@ -181,6 +185,7 @@ static void on_answer(void *ud, const struct auth_result *res)
                          res->status);
         deny(r, 503, NULL, 0);
     }
+    auth_counter_count(p->counter, allowed);
     spoe_async_complete(p->a);
     free(p);
 }
@@ -312,30 +317,35 @@ static void cache_key(const struct ext_auth_conf *conf, const char *route, size_
     EVP_MD_CTX_free(ctx);
 }
 
-void ext_auth_decide(struct ext_auth *ea, const struct ext_auth_conf *conf, const char *route,
-                     size_t route_len, const struct spoe_request *req, struct spoe_reply *reply)
+void ext_auth_decide(struct ext_auth *ea, const struct ext_auth_conf *conf,
+                     struct auth_counter *counter, const char *route, size_t route_len,
+                     const struct spoe_request *req, struct spoe_reply *reply)
 {
     char *lines[N_FIXED + AUTH_HEADER_LIST_MAX];
     size_t n = 0;
     if (!ea || !build_lines(conf, req, lines, &n)) {
         deny(reply, 503, NULL, 0);
+        auth_counter_count(counter, false);
         return;
     }
     struct pending *p = xcalloc(1, sizeof(*p));
     p->ea = ea;
     p->conf = conf;
+    p->counter = counter;
     cache_key(conf, route, route_len, lines, n, p->key);
     char *blob;
     size_t blen;
     if (conf->cache_ttl > 0 &&
         auth_cache_get(ea->cache, p->key, auth_client_now(), conf->cache_ttl, &blob, &blen)) {
         allow_cached(reply, conf, blob);
+        auth_counter_count(counter, true);
         free(blob);
         goto out;
     }
     p->a = spoe_reply_defer(reply);
     if (!p->a) {
         deny(reply, 503, NULL, 0);
+        auth_counter_count(counter, false);
         goto out;
     }
     const char *capture[AUTH_HEADER_LIST_MAX + 1];
@@ -356,6 +366,7 @@ void ext_auth_decide(struct ext_auth *ea, const struct ext_auth_conf *conf, cons
     } else {
         warn_limited(ea, "external auth %s: too many calls waiting: denied (503)", conf->url);
         deny(spoe_async_reply(p->a), 503, NULL, 0);
+        auth_counter_count(counter, false);
         spoe_async_complete(p->a);
     }
 out:

@@ -48,9 +48,12 @@ void ext_auth_free(struct ext_auth *ea);
 /* Decides req for route (route_len bytes) with conf, which must stay valid
  * until the reply is completed (it belongs to the snapshot, which a
  * deferred reply holds). ea NULL, or a reply that cannot be deferred:
- * deny 503. The reply must not be used afterwards. */
-void ext_auth_decide(struct ext_auth *ea, const struct ext_auth_conf *conf, const char *route,
-                     size_t route_len, const struct spoe_request *req, struct spoe_reply *reply);
+ * deny 503. The reply must not be used afterwards. The verdict is counted
+ * in counter (auth_stats.h; NULL: not counted) when it is known. */
+struct auth_counter;
+void ext_auth_decide(struct ext_auth *ea, const struct ext_auth_conf *conf,
+                     struct auth_counter *counter, const char *route, size_t route_len,
+                     const struct spoe_request *req, struct spoe_reply *reply);
 
 /* Calls in flight or queued; entries in the cache. */
 unsigned ext_auth_pending(struct ext_auth *ea);

@@ -122,6 +122,11 @@ struct policy_set *policy_set_build(const struct routing_model *m, struct store 
 struct ext_auth;
 void policy_set_use_ext_auth(struct policy_set *set, struct ext_auth *ea);
 
+/* Counts each Ingress's allows and denies into stats (auth_stats.h), from
+ * now on: call before publishing the set. */
+struct auth_stats;
+void policy_set_use_auth_stats(struct policy_set *set, struct auth_stats *stats);
+
 /* Frees a set (NULL is fine); the spoe_server_publish release callback. */
 void policy_set_release(void *set);
 

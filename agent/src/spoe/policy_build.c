@@ -18,6 +18,7 @@
 #include "auth/jwks.h"
 #include "spoe/canary_decide.h"
 #include "spoe/auth_headers.h"
+#include "spoe/auth_stats.h"
 #include "spoe/ext_auth_conf.h"
 #include "spoe/policy_internal.h"
 #include "util/xalloc.h"
@@ -743,6 +744,13 @@ void policy_set_release(void *ptr)
 void policy_set_use_ext_auth(struct policy_set *set, struct ext_auth *ea)
 {
     set->ext_auth = ea;
+}
+
+void policy_set_use_auth_stats(struct policy_set *set, struct auth_stats *stats)
+{
+    for (size_t i = 0; i < set->n_policies; i++)
+        if (set->policies[i].active)
+            set->policies[i].counter = auth_stats_counter(stats, set->policies[i].ingress);
 }
 
 size_t policy_set_count(const struct policy_set *set)

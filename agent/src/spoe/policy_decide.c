@@ -17,6 +17,7 @@
 #include "auth/jwt.h"
 #include "spoe/canary_decide.h"
 #include "spoe/auth_headers.h"
+#include "spoe/auth_stats.h"
 #include "spoe/ext_auth.h"
 #include "spoe/hdrs_bin.h"
 #include "spoe/policy_internal.h"
@@ -27,17 +28,20 @@
 
 /* ---- replies ------------------------------------------------------------------ */
 
-static void allow(struct spoe_reply *r)
+/* Both return whether the request is let through. */
+static bool allow(struct spoe_reply *r)
 {
     spoe_reply_set_str(r, SPOP_SCOPE_TRANSACTION, POLICY_VAR_VERDICT, "allow");
+    return true;
 }
 
-static void deny(struct spoe_reply *r, int status, const char *www_auth)
+static bool deny(struct spoe_reply *r, int status, const char *www_auth)
 {
     spoe_reply_set_str(r, SPOP_SCOPE_TRANSACTION, POLICY_VAR_VERDICT, "deny");
     spoe_reply_set_int(r, SPOP_SCOPE_TRANSACTION, POLICY_VAR_STATUS, status);
     if (www_auth)
         spoe_reply_set_str(r, SPOP_SCOPE_TRANSACTION, POLICY_VAR_WWW_AUTH, www_auth);
+    return false;
 }
 
 /* ---- headers ------------------------------------------------------------------ */
@@ -169,6 +173,36 @@ static bool source_ok(const struct ing_policy *p, const struct spoe_request *req
     return true;
 }
 
+/* The verdict of policy p (not NULL; external only when denied before the
+ * call) on req: true when allowed. */
+static bool decide_policy(const struct ing_policy *p, const struct spoe_request *req,
+                          struct spoe_reply *reply)
+{
+    if (p->deny_all)
+        return deny(reply, 503, NULL);
+    if (!source_ok(p, req))
+        return deny(reply, 403, NULL);
+    switch (p->type) {
+    case POLICY_AUTH_NONE:
+        return allow(reply);
+    case POLICY_AUTH_BASIC:
+        return check_basic(p, req) ? allow(reply) : deny(reply, 401, p->www_basic);
+    case POLICY_AUTH_JWT: {
+        char sub[POLICY_SUB_MAX + 1];
+        int r = check_jwt(p, req, sub, reply);
+        if (r != 0)
+            return deny(reply, 401, r == 1 ? p->www_bearer : p->www_bearer_invalid);
+        if (sub[0])
+            spoe_reply_set_str(reply, SPOP_SCOPE_TRANSACTION, POLICY_VAR_SUB, sub);
+        return allow(reply);
+    }
+    case POLICY_AUTH_APIKEY:
+        return check_apikey(p, req) ? allow(reply) : deny(reply, 401, NULL);
+    default:
+        return deny(reply, 503, NULL);
+    }
+}
+
 bool policy_evaluate(const struct policy_set *set, const struct spoe_request *req,
                      struct spoe_reply *reply)
 {
@@ -188,49 +222,12 @@ bool policy_evaluate(const struct policy_set *set, const struct spoe_request *re
         allow(reply);
         return true;
     }
-    if (p->deny_all) {
-        deny(reply, 503, NULL);
+    if (p->type == POLICY_AUTH_EXTERNAL && !p->deny_all && source_ok(p, req)) {
+        /* May defer the reply: nothing may follow; it counts itself. */
+        ext_auth_decide(set->ext_auth, p->ext, p->counter, e->id, strlen(e->id), req, reply);
         return true;
     }
-    if (!source_ok(p, req)) {
-        deny(reply, 403, NULL);
-        return true;
-    }
-    switch (p->type) {
-    case POLICY_AUTH_NONE:
-        allow(reply);
-        break;
-    case POLICY_AUTH_BASIC:
-        if (check_basic(p, req))
-            allow(reply);
-        else
-            deny(reply, 401, p->www_basic);
-        break;
-    case POLICY_AUTH_JWT: {
-        char sub[POLICY_SUB_MAX + 1];
-        int r = check_jwt(p, req, sub, reply);
-        if (r == 0) {
-            allow(reply);
-            if (sub[0])
-                spoe_reply_set_str(reply, SPOP_SCOPE_TRANSACTION, POLICY_VAR_SUB, sub);
-        } else {
-            deny(reply, 401, r == 1 ? p->www_bearer : p->www_bearer_invalid);
-        }
-        break;
-    }
-    case POLICY_AUTH_APIKEY:
-        if (check_apikey(p, req))
-            allow(reply);
-        else
-            deny(reply, 401, NULL);
-        break;
-    case POLICY_AUTH_EXTERNAL: /* may defer the reply: nothing may follow */
-        ext_auth_decide(set->ext_auth, p->ext, e->id, strlen(e->id), req, reply);
-        break;
-    default:
-        deny(reply, 503, NULL);
-        break;
-    }
+    auth_counter_count(p->counter, decide_policy(p, req, reply));
     return true;
 }
 

@@ -21,6 +21,7 @@
 
 struct canary_set;
 struct auth_claim_map;
+struct auth_counter;
 struct cidr_set;
 struct ext_auth;
 struct ext_auth_conf;
@@ -46,6 +47,7 @@ struct ing_policy {
     char *apikey_header;
     struct auth_claim_map *claims; /* jwt: auth-jwt-claims-to-headers, or NULL */
     struct ext_auth_conf *ext;     /* external (auth-url) */
+    struct auth_counter *counter;  /* policy_set_use_auth_stats; NULL: not counted */
 };
 
 struct route_entry {

@@ -193,7 +193,12 @@ static int conn_ack(struct spoe_conn *c, const struct spoe_reply *r, uint64_t si
         }
     }
     spoe_ctr_add(&c->w->ctr.decisions, 1);
-    spoe_ctr_add(&c->w->ctr.decision_ns, spoe_now_ns() - started_ns);
+    uint64_t took = spoe_now_ns() - started_ns;
+    spoe_ctr_add(&c->w->ctr.decision_ns, took);
+    int b = 0;
+    while (b < SPOE_LATENCY_BUCKETS && (double)took / 1e9 > spoe_latency_bounds[b])
+        b++;
+    spoe_ctr_add(&c->w->ctr.decision_buckets[b], 1);
     return conn_queue(c, w.buf, w.len);
 }
 

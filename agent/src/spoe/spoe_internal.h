@@ -75,6 +75,7 @@ bool spoe_request_init(struct spoe_request *req, const struct spop_notify *n);
 struct spoe_counters {
     atomic_uint_fast64_t connections, connections_open, frames_in, frames_out, notify, errors,
         slow_readers, idle_timeouts, decisions, decision_ns, pending;
+    atomic_uint_fast64_t decision_buckets[SPOE_LATENCY_BUCKETS + 1];
 };
 
 /* Only the owning worker writes: a plain load + store is enough. */

@@ -21,6 +21,11 @@
 #include "util/log.h"
 #include "util/net_addr.h"
 
+/* 100 us to 2 s: a decision is answered in microseconds unless it waits for
+ * external auth (bounded by HAProxy's "timeout processing"). */
+const double spoe_latency_bounds[SPOE_LATENCY_BUCKETS] = {
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.25, 1, 2};
+
 #define COMPONENT "spoe"
 
 void spoe_server_config_init(struct spoe_server_config *cfg)
@@ -603,6 +608,8 @@ static void add_counters(const struct spoe_counters *c, struct spoe_server_stats
     out->idle_timeouts += LOAD(idle_timeouts);
     out->decisions += LOAD(decisions);
     out->decision_ns += LOAD(decision_ns);
+    for (int b = 0; b <= SPOE_LATENCY_BUCKETS; b++)
+        out->decision_buckets[b] += LOAD(decision_buckets[b]);
     out->pending += LOAD(pending);
 #undef LOAD
 }

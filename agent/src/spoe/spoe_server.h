@@ -72,6 +72,11 @@ void spoe_server_publish(struct spoe_server *srv, void *snapshot, void (*release
  * snapshot included. Deferred decisions still out are freed when completed. */
 void spoe_server_stop(struct spoe_server *srv);
 
+/* Upper bounds (seconds) of the decision latency buckets; the last bucket
+ * (index SPOE_LATENCY_BUCKETS) counts what is above them all. */
+#define SPOE_LATENCY_BUCKETS 12
+extern const double spoe_latency_bounds[SPOE_LATENCY_BUCKETS];
+
 struct spoe_server_stats {
     uint64_t connections;      /* accepted since start */
     uint64_t connections_open; /* open now */
@@ -83,7 +88,8 @@ struct spoe_server_stats {
     uint64_t idle_timeouts;    /* disconnected after idle_timeout */
     uint64_t decisions;        /* ACKs carrying a decision */
     uint64_t decision_ns;      /* sum of their latencies (NOTIFY decoded -> ACK queued) */
-    uint64_t pending;          /* deferred decisions not completed yet */
+    uint64_t decision_buckets[SPOE_LATENCY_BUCKETS + 1]; /* decisions per latency bucket */
+    uint64_t pending;                                    /* deferred decisions not completed yet */
 };
 
 unsigned spoe_server_workers(const struct spoe_server *srv);
