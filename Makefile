@@ -67,7 +67,8 @@ $(O)/tests/%: $(O)/agent/tests/%.o $(O)/libspoke.a
 	@mkdir -p $(dir $@)
 	$(CC) $(MODE_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
--include $(OBJS:.o=.d) $(O)/agent/src/main.d $(TEST_SRCS:agent/tests/%.c=$(O)/agent/tests/%.d)
+-include $(OBJS:.o=.d) $(O)/agent/src/main.d $(TEST_SRCS:agent/tests/%.c=$(O)/agent/tests/%.d) \
+    $(O)/agent/bench/bench_spoe.d
 
 check-deps:
 	@scripts/deps --check || scripts/deps
