@@ -22,7 +22,9 @@
 #include "kube/store.h"
 #include "model/model.h"
 #include "model/annotations.h"
+#include "spoe/auth_cache.h"
 #include "spoe/policy.h"
+#include "spoe/policy_internal.h"
 #include "spoe/spoe_internal.h"
 #include "spoe/spop_codec.h"
 #include "test.h"
@@ -315,6 +317,14 @@ static void fx_free(struct fx *f)
     store_free(f->sec);
 }
 
+/* Credentials remembered by route n's basic auth (policy_internal.h). */
+static size_t verified_count(const struct policy_set *set, int n)
+{
+    const char *id = route_id(n);
+    const struct route_entry *e = policy_find_route(set, id, strlen(id));
+    return e && e->policy && e->policy->verified ? auth_cache_count(e->policy->verified) : 0;
+}
+
 static char *basic_header(const char *user, const char *pass)
 {
     char raw[512];
@@ -466,6 +476,27 @@ static void test_basic(void)
         ask(f.set, &rq, &a);
         CHECK_DENY(a, 401);
     }
+    /* Verified credentials are remembered (digest only), per Ingress; a
+     * wrong password never is. */
+    CHECK(verified_count(f.set, 1) >= 1);
+    size_t before = verified_count(f.set, 1);
+    ask1(f.set, 1, "Authorization", wrong, &a);
+    CHECK_DENY(a, 401);
+    CHECK_INT_EQ(verified_count(f.set, 1), before);
+    ask1(f.set, 1, "Authorization", good, &a); /* from the cache */
+    CHECK_ALLOW(a);
+    /* A new htpasswd (alice removed) is a new set: nothing remembered. */
+    snprintf(file, sizeof(file), "bob:%s\n", bob);
+    json_t *gone = json_pack("{s:{s:s,s:s}}", "metadata", "namespace", "web", "name", "users");
+    store_delete(f.sec, gone); /* a changed Secret (the test's objects all have version 1) */
+    json_decref(gone);
+    put_secret(f.sec, "web", "users", "auth", file, NULL);
+    fx_build(&f, ings, 3);
+    CHECK_INT_EQ(verified_count(f.set, 1), 0);
+    ask1(f.set, 1, "Authorization", good, &a);
+    CHECK_DENY(a, 401);
+    ask1(f.set, 1, "Authorization", bobh, &a);
+    CHECK_ALLOW(a);
     free(good);
     free(bobh);
     free(wrong);

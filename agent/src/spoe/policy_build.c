@@ -17,6 +17,7 @@
 #include "auth/htpasswd.h"
 #include "auth/jwks.h"
 #include "spoe/canary_decide.h"
+#include "spoe/auth_cache.h"
 #include "spoe/auth_headers.h"
 #include "spoe/auth_stats.h"
 #include "spoe/ext_auth_conf.h"
@@ -267,6 +268,7 @@ static int compile_basic(struct compile *c, json_t *secret)
     free_secret_value(text, len);
     if (!c->p->htpasswd)
         return fail(c, "Secret %s/%s: auth: %s", c->ns, sname, err);
+    c->p->verified = auth_cache_new(POLICY_BASIC_CACHE_ENTRIES, POLICY_BASIC_CACHE_ENTRIES * 256);
     return 0;
 }
 
@@ -608,6 +610,7 @@ static void ing_policy_clear(struct ing_policy *p)
     cidr_set_free(p->allow);
     cidr_set_free(p->deny);
     htpasswd_free(p->htpasswd);
+    auth_cache_free(p->verified);
     jwks_free(p->keys);
     apikey_set_free(p->apikeys);
     for (size_t i = 0; i < p->n_audiences; i++)

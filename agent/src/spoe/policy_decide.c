@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include <openssl/crypto.h>
+#include <openssl/sha.h>
 
 #include "auth/apikey.h"
 #include "auth/base64.h"
@@ -16,6 +17,7 @@
 #include "auth/htpasswd.h"
 #include "auth/jwt.h"
 #include "spoe/canary_decide.h"
+#include "spoe/auth_cache.h"
 #include "spoe/auth_headers.h"
 #include "spoe/auth_stats.h"
 #include "spoe/ext_auth.h"
@@ -80,6 +82,13 @@ static bool credentials(const uint8_t *v, size_t n, const char *scheme, const ui
 
 /* ---- auth types ----------------------------------------------------------------- */
 
+static double monotonic_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static bool check_basic(const struct ing_policy *p, const struct spoe_request *req)
 {
     const uint8_t *v, *tok;
@@ -87,6 +96,16 @@ static bool check_basic(const struct ing_policy *p, const struct spoe_request *r
     if (!header(req, "authorization", &v, &n) || !credentials(v, n, "basic", &tok, &tl) ||
         tl > BASIC_TOKEN_MAX)
         return false;
+    /* Credentials verified a moment ago: only their digest is kept. */
+    uint8_t key[AUTH_CACHE_KEY_SIZE];
+    SHA256(tok, tl, key);
+    double now = monotonic_seconds();
+    char *blob;
+    size_t bl;
+    if (p->verified && auth_cache_get(p->verified, key, now, POLICY_BASIC_CACHE_TTL, &blob, &bl)) {
+        free(blob);
+        return true;
+    }
     unsigned char buf[B64_DECODED_MAX(BASIC_TOKEN_MAX)];
     size_t dl;
     if (b64std_decode((const char *)tok, tl, buf, sizeof(buf), &dl) != 0)
@@ -99,6 +118,8 @@ static bool check_basic(const struct ing_policy *p, const struct spoe_request *r
                                        dl - ul - 1);
     }
     OPENSSL_cleanse(buf, sizeof(buf));
+    if (ok && p->verified)
+        auth_cache_put(p->verified, key, now, "", 0);
     return ok;
 }
 

@@ -18,10 +18,15 @@
 #include "spoe/policy.h"
 
 #define POLICY_MAX_AUDIENCES 16
+/* Verified basic-auth credentials kept, per Ingress: crypt() (bcrypt,
+ * sha512-crypt) costs about a millisecond of CPU per request otherwise. */
+#define POLICY_BASIC_CACHE_TTL     60
+#define POLICY_BASIC_CACHE_ENTRIES 1024
 
 struct canary_set;
 struct auth_claim_map;
 struct auth_counter;
+struct auth_cache;
 struct cidr_set;
 struct ext_auth;
 struct ext_auth_conf;
@@ -38,8 +43,13 @@ struct ing_policy {
     /* WWW-Authenticate values (basic and jwt) */
     char *www_basic, *www_bearer, *www_bearer_invalid;
     struct htpasswd *htpasswd; /* basic */
-    struct jwk_set *keys;      /* jwt */
-    char *issuer;              /* NULL: not checked */
+    /* basic: digests of credentials verified in the last
+     * POLICY_BASIC_CACHE_TTL seconds (internally locked: the one part of a
+     * set that changes after the build). Dropped with the set, so a new
+     * htpasswd Secret never meets old entries. */
+    struct auth_cache *verified;
+    struct jwk_set *keys; /* jwt */
+    char *issuer;         /* NULL: not checked */
     char **audiences;
     size_t n_audiences;
     int64_t leeway;
