@@ -6,6 +6,7 @@
 
 #include "model/annotations.h"
 #include "model/objects.h"
+#include "util/printable.h"
 
 static void report_invalid(canary_report_fn report, void *ud, const char *key, const char *v,
                            const char *why)
@@ -29,18 +30,10 @@ const char *canary_check_token(const char *s)
     return NULL;
 }
 
-static bool printable(const char *s)
-{
-    for (; *s; s++)
-        if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f)
-            return false;
-    return true;
-}
-
 const char *canary_check_value(const char *s)
 {
     size_t n = strlen(s);
-    if (n == 0 || n > CANARY_VALUE_MAX || !printable(s))
+    if (n == 0 || n > CANARY_VALUE_MAX || !printable_ascii(s))
         return "must be 1 to 256 bytes of printable ASCII";
     if (s[0] == ' ' || s[n - 1] == ' ')
         return "must not start or end with a space";
@@ -151,7 +144,7 @@ static unsigned long pattern_cost(const char *s)
 
 const char *canary_check_pattern(const char *s)
 {
-    if (strlen(s) == 0 || strlen(s) > CANARY_VALUE_MAX || !printable(s))
+    if (strlen(s) == 0 || strlen(s) > CANARY_VALUE_MAX || !printable_ascii(s))
         return "must be 1 to 256 bytes of printable ASCII";
     if (pattern_cost(s) > CANARY_PATTERN_COST_MAX)
         return "is too complex: stacked or deeply nested repetitions, large {n,m} counts or "

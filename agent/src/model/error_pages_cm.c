@@ -1,5 +1,6 @@
 /* error_pages_cm.c - see error_pages_cm.h. */
 #include "model/error_pages_cm.h"
+#include "util/printable.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,9 +34,7 @@ int error_pages_from_configmap(const json_t *cm, struct error_pages *out,
                      "errorPages: key \"%.16s%s\" is not one of 400, 403, 404, "
                      "408, 429, 500, 502, 503, 504; ignored",
                      key, strlen(key) > 16 ? "..." : "");
-            for (char *c = msg; *c; c++)
-                if (*c < 0x20 || *c > 0x7e)
-                    *c = '?';
+            printable_sanitize(msg);
             report(ud, msg);
             continue;
         }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "model/build.h"
+#include "util/printable.h"
 
 /* The arena: strings are appended to blocks of at least 16 KiB and freed
  * all at once with the model. */
@@ -102,19 +103,7 @@ const char *model_printf(struct routing_model *m, const char *fmt, ...)
 
 const char *model_quote(const char *s, char *out)
 {
-    size_t i = 0;
-    if (!s)
-        s = "";
-    for (; i < 64 && s[i]; i++) {
-        unsigned char c = (unsigned char)s[i];
-        out[i] = c >= 0x20 && c < 0x7f ? (char)c : '?';
-    }
-    if (s[i]) {
-        memcpy(out + i, "...", 3);
-        i += 3;
-    }
-    out[i] = '\0';
-    return out;
+    return printable_quote(s ? s : "", PRINTABLE_CSTR, 64, out);
 }
 
 void build_problem(struct build *b, const char *kind, const char *object, const char *fmt, ...)

@@ -10,6 +10,7 @@
 #include <openssl/ssl.h>
 
 #include "model/annotations.h"
+#include "util/printable.h"
 
 struct reader {
     const struct ingress_params *fb; /* fallback for invalid fields */
@@ -465,11 +466,8 @@ static void read_access_log(struct reader *rd, const json_t *spec, struct ingres
     read_bool(rd, o, base, "enabled", &p->access_log.enabled, true, rd->fb->access_log.enabled);
     int e = read_enum(rd, o, base, "format", formats, 3);
     const char *custom = read_str(rd, o, base, "custom", PARAMS_LOG_FORMAT_MAX);
-    bool custom_ok = custom && *custom;
     /* Printable ASCII only: no line break, no control byte reaches haproxy.cfg. */
-    for (const char *c = custom; custom_ok && *c; c++)
-        if (*c < 0x20 || *c > 0x7e)
-            custom_ok = false;
+    bool custom_ok = custom && *custom && printable_ascii(custom);
     if (custom && *custom && !custom_ok)
         problem(rd, "spec.accessLog.custom", "must be one line of printable ASCII");
     if (e == PARAMS_LOG_CUSTOM && !custom_ok) {

@@ -2,6 +2,7 @@
  * upstream request and the parsers of annotation lists naming headers (see
  * auth_headers.h). Pure functions over bounded strings. */
 #include "spoe/auth_headers.h"
+#include "util/printable.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -55,13 +56,7 @@ bool auth_header_name_ok(const char *s, size_t n)
 /* An untrusted item made fit for a message: printable, at most 64 bytes. */
 static const char *shown(const char *s, size_t n, char out[72])
 {
-    size_t i = 0;
-    for (; i < n && i < 64; i++)
-        out[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
-    if (n > 64)
-        memcpy(out + i, "...", 3), i += 3;
-    out[i] = '\0';
-    return out;
+    return printable_quote(s, n, 64, out);
 }
 
 /* The next comma-separated item of *s, trimmed of blanks: false at the end. */

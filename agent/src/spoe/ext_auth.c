@@ -22,6 +22,7 @@
 #include "util/log.h"
 #include "util/strbuf.h"
 #include "util/xalloc.h"
+#include "util/printable.h"
 
 #define N_FIXED       5     /* X-Original-URL ... X-Forwarded-For */
 #define FWD_VALUE_MAX 16384 /* a forwarded request header value */
@@ -123,9 +124,7 @@ static void warn_limited(struct ext_auth *ea, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    for (char *s = msg; *s; s++)
-        if (*s < 0x20 || *s >= 0x7f)
-            *s = '?';
+    printable_sanitize(msg);
     log_warn("ext-auth", "%s (further failures for %.0f s not logged)", msg, WARN_EVERY);
 }
 

@@ -10,6 +10,7 @@
 #include <curl/curl.h>
 
 #include "model/annotations.h"
+#include "util/printable.h"
 
 /* Headers the agent sets itself on the call, or that would confuse it. */
 static const char *const reserved[] = {
@@ -37,13 +38,7 @@ const char *ext_auth_method_name(enum ext_auth_method m)
 
 static const char *shown(const char *s, char out[72])
 {
-    size_t i = 0;
-    for (; i < 64 && s[i]; i++)
-        out[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
-    if (s[i])
-        memcpy(out + i, "...", 3), i += 3;
-    out[i] = '\0';
-    return out;
+    return printable_quote(s, PRINTABLE_CSTR, 64, out);
 }
 
 /* The URL: annotation_check_url's characters and length, no fragment, and

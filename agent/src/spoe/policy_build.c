@@ -23,6 +23,7 @@
 #include "spoe/ext_auth_conf.h"
 #include "spoe/policy_internal.h"
 #include "util/xalloc.h"
+#include "util/printable.h"
 
 #define MSG_MAX   512
 #define QUOTE_MAX 64
@@ -101,14 +102,7 @@ struct compile {
 /* An untrusted value made fit for a message: printable ASCII, bounded. */
 static const char *quote(const char *s, char out[QUOTE_MAX + 4])
 {
-    size_t i = 0;
-    for (; i < QUOTE_MAX && s[i]; i++)
-        out[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
-    if (i == QUOTE_MAX && s[i])
-        memcpy(out + i, "...", 4);
-    else
-        out[i] = '\0';
-    return out;
+    return printable_quote(s, PRINTABLE_CSTR, QUOTE_MAX, out);
 }
 
 /* Marks the policy DENY-ALL and reports why (first problem decides; every
@@ -121,9 +115,7 @@ static int fail(struct compile *c, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    for (char *s = msg; *s; s++)
-        if (*s < 0x20 || *s >= 0x7f)
-            *s = '?';
+    printable_sanitize(msg);
     c->p->deny_all = true;
     c->p->active = true;
     if (c->report)
@@ -145,14 +137,6 @@ static int annotation(struct compile *c, const char *key, const char **out)
     }
     *out = json_string_value(v);
     return 1;
-}
-
-static bool is_printable(const char *s)
-{
-    for (; *s; s++)
-        if (*s < 0x20 || *s >= 0x7f)
-            return false;
-    return true;
 }
 
 static bool is_tchar(char ch)
@@ -381,7 +365,7 @@ static int compile_realm(struct compile *c)
         return -1;
     if (!realm || !*realm)
         realm = POLICY_DEFAULT_REALM;
-    if (strlen(realm) > POLICY_REALM_MAX || !is_printable(realm) || strchr(realm, '"') ||
+    if (strlen(realm) > POLICY_REALM_MAX || !printable_ascii(realm) || strchr(realm, '"') ||
         strchr(realm, '\\')) {
         char q[QUOTE_MAX + 4];
         return fail(c,
@@ -467,13 +451,13 @@ static int compile_jwt_claims(struct compile *c)
         annotation(c, POLICY_ANN_JWT_LEEWAY, &leeway) < 0)
         return -1;
     if (iss) {
-        if (!*iss || strlen(iss) > 1024 || !is_printable(iss))
+        if (!*iss || strlen(iss) > 1024 || !printable_ascii(iss))
             return fail(c, "%s: \"%s\" is not a valid issuer", POLICY_ANN_JWT_ISSUER,
                         quote(iss, q));
         p->issuer = xstrndup(iss, strlen(iss));
     }
     if (aud) {
-        if (strlen(aud) > 4096 || !is_printable(aud))
+        if (strlen(aud) > 4096 || !printable_ascii(aud))
             return fail(c, "%s: \"%s\" is not a valid audience list", POLICY_ANN_JWT_AUDIENCE,
                         quote(aud, q));
         p->audiences = xcalloc(POLICY_MAX_AUDIENCES, sizeof(*p->audiences));
