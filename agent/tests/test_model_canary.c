@@ -2,7 +2,6 @@
  * routes.c) and in the routes map (map_render.h): annotation checks, rules
  * joining the main route, the problems reported, flag c and the CANARY
  * field, and the model diff. */
-#include <stdarg.h>
 #include <stdlib.h>
 
 #include "model/canary.h"
@@ -10,27 +9,8 @@
 #include "model/model.h"
 #include "model/model_diff.h"
 #include "model/routes.h"
+#include "json_text.h"
 #include "test.h"
-
-/* JSON from a printf format, with ' standing for " to keep tests readable. */
-static json_t *J(const char *fmt, ...)
-{
-    char buf[8192];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof(buf), fmt, ap);
-    va_end(ap);
-    for (char *p = buf; *p; p++)
-        if (*p == '\'')
-            *p = '"';
-    json_error_t err;
-    json_t *j = json_loads(buf, 0, &err);
-    if (!j) {
-        printf("# bad test JSON: %s: %s\n", err.text, buf);
-        abort();
-    }
-    return j;
-}
 
 /* ---- annotations ------------------------------------------------------------ */
 
