@@ -250,6 +250,22 @@ class ParametersTest(unittest.TestCase):
                                          headers={"X-Forwarded-For": "10.1.2.3"})[0], 403)
         self.assertEqual(self.rc.pod_for("web.example.com"), "web-1")
 
+    def test_8_status_writes_are_in_the_rbac_table(self):
+        """The agent's requests of this whole run (IngressParameters status
+        included, which the bundle's RBAC test cannot see: its agent runs
+        without HAProxy) are all granted by the RBAC table of
+        test_manifests; "own" calls go to the agent's own namespace."""
+        import test_manifests as M
+        with open(self.rc.api.log_path, errors="replace") as f:
+            calls = {c for c in map(M.call_from_log, f) if c}
+        self.assertTrue({("patch", "spoke.dev", "ingressparameters/status", NS),
+                         ("update", "spoke.dev", "ingressparameters/status", NS)} & calls, calls)
+        table = M.agent_calls()
+        for verb, group, resource, where in sorted(calls, key=str):
+            self.assertTrue((verb, group, resource, "cluster") in table or
+                            (where == "default" and (verb, group, resource, "own") in table),
+                            f"{verb} {group}/{resource} in {where or '-'} is not granted")
+
 
 if __name__ == "__main__":
     unittest.main()
