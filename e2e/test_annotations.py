@@ -59,10 +59,7 @@ class AnnotationsTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        try:
-            cls.rc.stop()
-        finally:
-            cls.pods.stop()
+        cls.rc.stop(also=[cls.pods])
 
     def test_permanent_redirect(self):
         status, _, headers = self.rc.request("moved.example.com", "/old/page")

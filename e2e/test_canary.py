@@ -88,10 +88,7 @@ class CanaryTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        try:
-            cls.rc.stop()
-        finally:
-            cls.pods.stop()
+        cls.rc.stop(also=[cls.pods])
 
     @classmethod
     def pod(cls, h, headers=None):

@@ -52,10 +52,7 @@ class ErrorPagesTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        try:
-            cls.rc.stop()
-        finally:
-            cls.pods.stop()
+        cls.rc.stop(also=[cls.pods])
 
     def body(self, host="nowhere.example.com"):
         status, body, _ = self.rc.request(host, "/")

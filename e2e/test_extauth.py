@@ -79,11 +79,7 @@ class ExtAuthTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        try:
-            cls.rc.stop()
-        finally:
-            cls.pods.stop()
-            cls.auth.stop()
+        cls.rc.stop(also=[cls.pods, cls.auth])
 
     @classmethod
     def status(cls, host, path="/", headers=None):

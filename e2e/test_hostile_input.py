@@ -67,10 +67,7 @@ class HostileInputTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        try:
-            cls.rc.stop()
-        finally:
-            cls.pods.stop()
+        cls.rc.stop(also=[cls.pods])
 
     def haproxy_keys(self):
         out = self.rc.haproxy_cli(f"show map {self.rc.state}/maps/routes.map")

@@ -91,8 +91,7 @@ class ParametersTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        cls.rc.stop()
-        cls.pods.stop()
+        cls.rc.stop(also=[cls.pods])
 
     # --- helpers --------------------------------------------------------------------------
 

@@ -73,8 +73,7 @@ class PoolGrowthTest(unittest.TestCase):
             self.assertIn("backend pool_http-roundrobin_0004", cfg)
             self.assertIn("server ep-127.0.7.1-", cfg)
         finally:
-            rc.stop()
-            pods.stop()
+            rc.stop(also=[pods])
 
 
 class AttachedPoolGrowthTest(unittest.TestCase):
@@ -100,8 +99,7 @@ class AttachedPoolGrowthTest(unittest.TestCase):
             with open(os.path.join(rc.state, "haproxy.cfg")) as f:
                 self.assertIn("backend pool_http-roundrobin_0002", f.read())
         finally:
-            rc.stop()
-            pods.stop()
+            rc.stop(also=[pods])
 
 
 if __name__ == "__main__":

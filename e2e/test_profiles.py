@@ -51,11 +51,7 @@ class ProfilesTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        try:
-            cls.rc.stop()
-        finally:
-            for p in cls.pods:
-                p.stop()
+        cls.rc.stop(also=cls.pods)
 
     def answer(self, host, headers=None):
         status, body, hdrs = self.rc.request(host, "/", headers=headers)

@@ -61,10 +61,7 @@ class RoutingTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        try:
-            cls.rc.stop()
-        finally:
-            cls.pods.stop()
+        cls.rc.stop(also=[cls.pods])
 
     def assert_no_reload(self):
         self.assertEqual(self.rc.worker_pid(), self.worker, "HAProxy was reloaded")
@@ -243,8 +240,7 @@ class ExternalNameTest(unittest.TestCase):
             self.assertTrue(seen <= {"ext-v4", "ext-v6"}, seen)
             self.assertEqual(rc.routing()["reloads"], 0)
         finally:
-            rc.stop()
-            pods.stop()
+            rc.stop(also=[pods])
 
 
 class AttachedModeTest(unittest.TestCase):
@@ -264,8 +260,7 @@ class AttachedModeTest(unittest.TestCase):
             rc.wait_pod("side.example.com", "/", "side-1", timeout=30)
             self.assertEqual(rc.routing()["haproxy_pid"], 0)  # not ours
         finally:
-            rc.stop()
-            pods.stop()
+            rc.stop(also=[pods])
 
 
 class ControllerDefaultBackendTest(unittest.TestCase):
@@ -286,8 +281,7 @@ class ControllerDefaultBackendTest(unittest.TestCase):
             rc.apply(R.endpoint_slice("fb", "fallback-1", "fallback", ["127.0.1.9"], port))
             rc.wait_pod("nobody.example.com", "/x", "fallback-1")
         finally:
-            rc.stop()
-            pods.stop()
+            rc.stop(also=[pods])
 
 
 if __name__ == "__main__":

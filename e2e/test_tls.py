@@ -49,10 +49,7 @@ class TlsTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        try:
-            cls.rc.stop()
-        finally:
-            cls.pods.stop()
+        cls.rc.stop(also=[cls.pods])
 
     def peer_serial(self, sni):
         ctx = ssl.create_default_context()

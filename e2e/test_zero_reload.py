@@ -42,10 +42,7 @@ class ZeroReloadTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        try:
-            cls.rc.stop()
-        finally:
-            cls.pods.stop()
+        cls.rc.stop(also=[cls.pods])
 
     def create(self, kind, obj):
         self.rc.api.ok("POST", R.collection_path(kind, NS), obj)

@@ -63,15 +63,21 @@ class RoutedCluster:
                                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         return self
 
-    def stop(self, check=True):
+    def stop(self, check=True, also=()):
+        """Stops everything, then each of also (echo Pods, auth services...),
+        whatever fails on the way."""
         try:
             self.agent.stop(check=check)
         finally:
-            if self.haproxy:
-                self.haproxy.terminate()
-                self.haproxy.wait()
-            self.api.stop()
-            remove_workdir(self.work)
+            try:
+                if self.haproxy:
+                    self.haproxy.terminate()
+                    self.haproxy.wait()
+                self.api.stop()
+                remove_workdir(self.work)
+            finally:
+                for thing in also:
+                    thing.stop()
 
     def apply(self, *objs):
         kubectl(self.api, "apply", "-f", "-", stdin=manifest(*objs))
