@@ -10,6 +10,7 @@
 #include "model/model_diff.h"
 #include "model/routes.h"
 #include "json_text.h"
+#include "model_checks.h"
 #include "test.h"
 
 /* ---- annotations ------------------------------------------------------------ */
@@ -240,32 +241,6 @@ static struct routing_model *build(struct fixture *f)
     struct model_objects in = {f->classes, f->ingresses, f->services, f->slices,
                                NULL,       "spoke",      NULL};
     return model_build_objects(&in);
-}
-
-static const struct model_route *find_route(const struct routing_model *m, const char *host,
-                                            const char *path, enum model_path_type type)
-{
-    for (size_t i = 0; i < m->n_routes; i++)
-        if (strcmp(m->routes[i].host, host) == 0 && strcmp(m->routes[i].path, path) == 0 &&
-            m->routes[i].type == type)
-            return &m->routes[i];
-    return NULL;
-}
-
-static bool has_problem(const struct routing_model *m, const char *object, const char *text)
-{
-    for (size_t i = 0; i < m->n_problems; i++)
-        if (strcmp(m->problems[i].object, object) == 0 && strstr(m->problems[i].message, text))
-            return true;
-    return false;
-}
-
-static void done(struct routing_model *m)
-{
-    for (size_t i = 0; test_failures_in_current && i < m->n_problems; i++)
-        printf("#   problem: %s %s: %s\n", m->problems[i].kind, m->problems[i].object,
-               m->problems[i].message);
-    model_free(m);
 }
 
 #define CANARY_ON C("") ": 'true', " C("-weight") ": '30', " C("-by-header") ": 'X-Canary'"

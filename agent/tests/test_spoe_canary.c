@@ -18,6 +18,7 @@
 #include "spoe/policy.h"
 #include "spoe/spoe_internal.h"
 #include "spoe/spop_codec.h"
+#include "spoe_roundtrip.h"
 #include "test.h"
 
 /* ---- header lists ------------------------------------------------------------- */
@@ -311,29 +312,10 @@ static void ask(void *set, const char *route, const char *const *kv, struct answ
     spop_kv_encode(&w, "hdrs", &v);
     CHECK_INT_EQ(spop_frame_end(&w, mark), SPOP_STATUS_NORMAL);
 
-    struct spop_frame f;
-    struct spop_notify n;
-    struct spoe_request req;
-    CHECK_INT_EQ(spop_frame_decode(frame + SPOP_FRAME_LEN_SIZE, w.len - SPOP_FRAME_LEN_SIZE, &f),
-                 SPOP_STATUS_NORMAL);
-    CHECK_INT_EQ(spop_notify_decode(&f, &n), SPOP_STATUS_NORMAL);
-    CHECK(spoe_request_init(&req, &n));
-    struct spoe_reply *reply = calloc(1, sizeof(*reply));
-    spoe_reply_reset(reply);
-    policy_decide(set, &req, reply);
-    CHECK(!spoe_reply_failed(reply));
-    struct spop_writer aw;
-    bool spoiled;
-    spop_writer_init(&aw, ack, sizeof(ack));
-    CHECK_INT_EQ(spoe_reply_encode_ack(reply, 7, 3, &aw, &spoiled), SPOP_STATUS_NORMAL);
-    free(reply);
-
-    struct spop_frame af;
+    size_t ack_len = spoe_roundtrip(set, frame, w.len, ack, sizeof(ack));
     struct spop_action_iter it;
     struct spop_action act;
-    CHECK_INT_EQ(spop_frame_decode(ack + SPOP_FRAME_LEN_SIZE, aw.len - SPOP_FRAME_LEN_SIZE, &af),
-                 SPOP_STATUS_NORMAL);
-    CHECK_INT_EQ(spop_ack_decode(&af, &it), SPOP_STATUS_NORMAL);
+    spoe_ack_actions(ack, ack_len, &it);
     while (spop_action_next(&it, &act)) {
         a->nvars++;
         char name[80];
