@@ -61,9 +61,11 @@ class HostileInputTest(unittest.TestCase):
         cls.rc.wait_pod("good.example.com", "/", "web-1")
         for obj in HOSTILE + LITERAL:
             cls.rc.api.ok("POST", R.collection_path("Ingress", NS), obj)
-        cls.rc.wait_synced()
-        wait_until(lambda: cls.rc.pod_for("lit.example.com", "/a;b") == "web-1", timeout=20,
+        # Every literal route served (they were created in this order).
+        wait_until(lambda: [cls.rc.pod_for("lit.example.com", p) for p in
+                            ("/100%25", "/a;b", "/a.*/more")] == ["web-1"] * 3, timeout=20,
                    what="literal routes served")
+        cls.rc.wait_synced()
 
     @classmethod
     def tearDownClass(cls):
