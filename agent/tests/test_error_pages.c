@@ -12,22 +12,15 @@
 
 #include "haproxy/error_pages.h"
 #include "model/error_pages_cm.h"
+#include "scratch.h"
 #include "test.h"
 
-static const char *tmp_root(void)
+/* A new directory in the test's scratch directory (removed at exit). */
+static const char *new_dir(const char *name)
 {
-    return getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-}
-
-static char *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    char *buf = calloc(1, 65536);
-    *len = buf ? fread(buf, 1, 65535, f) : 0;
-    fclose(f);
-    return buf;
+    const char *dir = scratch_path(name);
+    CHECK(mkdir(dir, 0755) == 0);
+    return dir;
 }
 
 static void test_every_code_is_a_complete_response(void)
@@ -84,9 +77,8 @@ static void test_check(void)
 
 static void test_write_only_what_changed(void)
 {
-    char dir[256], path[512], err[256] = "";
-    snprintf(dir, sizeof(dir), "%s/spoke-errors-XXXXXX", tmp_root());
-    CHECK(mkdtemp(dir) != NULL);
+    char path[512], err[256] = "";
+    const char *dir = new_dir("write");
     bool changed = false;
     CHECK_INT_EQ(error_pages_write(dir, NULL, &changed, err, sizeof(err)), 0);
     CHECK(changed);
@@ -99,11 +91,11 @@ static void test_write_only_what_changed(void)
     CHECK(changed);
     size_t len;
     snprintf(path, sizeof(path), "%s/errors/503.http", dir);
-    char *text = read_file(path, &len);
+    char *text = slurp(path, &len);
     CHECK(text && strstr(text, "<p>back soon</p>") != NULL);
     free(text);
     snprintf(path, sizeof(path), "%s/errors/404.http", dir);
-    text = read_file(path, &len);
+    text = slurp(path, &len);
     CHECK(text && strstr(text, "No route for this host and path.") != NULL);
     free(text);
     CHECK_INT_EQ(error_pages_write(dir, &custom, &changed, err, sizeof(err)), 0);
@@ -161,9 +153,8 @@ static void test_configmap_keys_and_bodies(void)
 
 static void test_read_back_what_was_written(void)
 {
-    char dir[256], err[256] = "";
-    snprintf(dir, sizeof(dir), "%s/spoke-errors-XXXXXX", tmp_root());
-    CHECK(mkdtemp(dir) != NULL);
+    char err[256] = "";
+    const char *dir = new_dir("read-back");
     char *html[ERROR_PAGES_N];
     error_pages_read(dir, html); /* nothing there yet */
     for (int i = 0; i < ERROR_PAGES_N; i++)
@@ -179,9 +170,6 @@ static void test_read_back_what_was_written(void)
             CHECK(html[i] == NULL);
         free(html[i]);
     }
-    char cmd[600];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    CHECK_INT_EQ(system(cmd), 0);
 }
 
 TEST_MAIN(TEST_CASE(test_every_code_is_a_complete_response), TEST_CASE(test_custom_body),

@@ -281,14 +281,11 @@ static void write_reconciler(struct strbuf *b, const struct metrics *m)
            "1 when the last routing model is fully applied to HAProxy, else 0.", s->synced ? 1 : 0);
     prom_histogram_write(b, "spoke_reconcile_duration_seconds", "Duration of reconcile passes.",
                          NULL, &m->reconcile);
-    const char *pool[] = {"reason", "pool_exhausted", NULL};
-    const char *params[] = {"reason", "parameters", NULL};
-    const char *pages[] = {"reason", "error_pages", NULL};
     prom_family(b, "spoke_haproxy_reloads_total", "counter", "HAProxy reloads, by reason.");
-    prom_sample(b, "spoke_haproxy_reloads_total", pool,
-                (double)(s->reloads - s->reloads_params - s->reloads_error_pages));
-    prom_sample(b, "spoke_haproxy_reloads_total", params, (double)s->reloads_params);
-    prom_sample(b, "spoke_haproxy_reloads_total", pages, (double)s->reloads_error_pages);
+    for (int i = 0; i < RELOAD_REASONS; i++) {
+        const char *reason[] = {"reason", reload_reason_name((enum reload_reason)i), NULL};
+        prom_sample(b, "spoke_haproxy_reloads_total", reason, (double)s->reloads_by[i]);
+    }
     scalar(b, "spoke_routes", "gauge",
            "Routes (host, path) in HAProxy's routes map, from the last model applied.",
            (double)s->routes);

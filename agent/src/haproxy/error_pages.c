@@ -118,13 +118,10 @@ void error_pages_read(const char *state_dir, char *html[ERROR_PAGES_N])
 /* True when path holds exactly data. */
 static bool same_content(const char *path, const char *data, size_t len)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return false;
-    char *have = malloc(len + 1);
-    bool same = have && fread(have, 1, len + 1, f) == len && memcmp(have, data, len) == 0;
+    size_t have_len;
+    char *have = read_small_file(path, len, &have_len);
+    bool same = have && have_len == len && memcmp(have, data, len) == 0;
     free(have);
-    fclose(f);
     return same;
 }
 

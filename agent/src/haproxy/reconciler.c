@@ -338,7 +338,7 @@ static void step_assign(struct reconciler *r)
     if (grew) {
         char err[512];
         log_warn("reconcile", "backend pools grew");
-        if (reconciler_request_reload(r, "pool exhausted", err, sizeof(err)) < 0)
+        if (reconciler_request_reload(r, RELOAD_POOL_EXHAUSTED, err, sizeof(err)) < 0)
             log_error("reconcile", "reload failed: %s", err);
         /* Restart the pass after the backoff (with the new worker's servers
          * when it reloaded). */
@@ -349,7 +349,20 @@ static void step_assign(struct reconciler *r)
     step_servers(r);
 }
 
-int reconciler_request_reload(struct reconciler *r, const char *reason, char *err, size_t errlen)
+/* Per reason: the metric label, and the words of the log line. */
+static const char *const reload_reasons[RELOAD_REASONS][2] = {
+    [RELOAD_POOL_EXHAUSTED] = {"pool_exhausted", "pool exhausted"},
+    [RELOAD_PARAMETERS] = {"parameters", "parameters"},
+    [RELOAD_ERROR_PAGES] = {"error_pages", "error pages"},
+};
+
+const char *reload_reason_name(enum reload_reason reason)
+{
+    return reload_reasons[reason][0];
+}
+
+int reconciler_request_reload(struct reconciler *r, enum reload_reason reason, char *err,
+                              size_t errlen)
 {
     if (reconciler_write_config(r, err, errlen) < 0)
         return -1;
@@ -357,7 +370,7 @@ int reconciler_request_reload(struct reconciler *r, const char *reason, char *er
         log_warn("reconcile",
                  "%s: HAProxy must reload %s (attached mode without --haproxy-master-socket: "
                  "the agent cannot reload it)",
-                 reason, r->cfg_path);
+                 reload_reasons[reason][1], r->cfg_path);
         return 0;
     }
     if (r->reload(r->reload_ud, err, errlen) < 0)
@@ -365,11 +378,9 @@ int reconciler_request_reload(struct reconciler *r, const char *reason, char *er
     r->stale_pid = r->worker_pid;
     r->reloaded_at = ev_time();
     r->stats.reloads++;
-    if (strcmp(reason, "parameters") == 0)
-        r->stats.reloads_params++;
-    else if (strcmp(reason, "error pages") == 0)
-        r->stats.reloads_error_pages++;
-    log_warn("reconcile", "reloading HAProxy (reload #%lu, reason: %s)", r->stats.reloads, reason);
+    r->stats.reloads_by[reason]++;
+    log_warn("reconcile", "reloading HAProxy (reload #%lu, reason: %s)", r->stats.reloads,
+             reload_reasons[reason][1]);
     /* The new worker starts with the servers written in haproxy.cfg; read
      * them from it (on a new connection: the old one reaches the old
      * worker) before going on. */
@@ -410,7 +421,7 @@ static void params_report(struct reconciler *r, enum reconciler_params_method m,
 static bool params_reload(struct reconciler *r, const struct ingress_params *old)
 {
     char err[512];
-    int rc = reconciler_request_reload(r, "parameters", err, sizeof(err));
+    int rc = reconciler_request_reload(r, RELOAD_PARAMETERS, err, sizeof(err));
     if (rc < 0) {
         log_error("reconcile", "new IngressParameters refused, keeping the previous ones: %s", err);
         r->params = *old;
@@ -886,7 +897,7 @@ static bool step_error_pages(struct reconciler *r)
     }
     if (!changed)
         return false;
-    int rc = reconciler_request_reload(r, "error pages", err, sizeof(err));
+    int rc = reconciler_request_reload(r, RELOAD_ERROR_PAGES, err, sizeof(err));
     if (rc < 0)
         log_error("reconcile", "error pages: reload failed: %s", err);
     if (rc != 1)

@@ -38,17 +38,26 @@
 
 struct reconciler;
 
+/* Why HAProxy was reloaded (the only changes the runtime API cannot make). */
+enum reload_reason {
+    RELOAD_POOL_EXHAUSTED, /* a profile's pool grew */
+    RELOAD_PARAMETERS,     /* IngressParameters that live in haproxy.cfg */
+    RELOAD_ERROR_PAGES,    /* new error page bodies */
+    RELOAD_REASONS
+};
+/* "pool_exhausted", "parameters", "error_pages" (metric labels). */
+const char *reload_reason_name(enum reload_reason reason);
+
 struct reconciler_stats {
-    unsigned long passes;              /* completed passes */
-    unsigned long failed;              /* passes that hit an error (retried) */
-    unsigned long commands;            /* runtime API commands sent */
-    unsigned long map_commits;         /* routes map versions committed */
-    unsigned long reloads;             /* reloads, all reasons */
-    unsigned long reloads_params;      /* of which for IngressParameters */
-    unsigned long reloads_error_pages; /* of which for new error pages */
-    unsigned long routes;              /* routes of the last model applied */
-    unsigned long unplaced;            /* backends without a slot in the last pass */
-    bool synced;                       /* the last model was fully applied */
+    unsigned long passes;                     /* completed passes */
+    unsigned long failed;                     /* passes that hit an error (retried) */
+    unsigned long commands;                   /* runtime API commands sent */
+    unsigned long map_commits;                /* routes map versions committed */
+    unsigned long reloads;                    /* reloads, all reasons */
+    unsigned long reloads_by[RELOAD_REASONS]; /* by reason */
+    unsigned long routes;                     /* routes of the last model applied */
+    unsigned long unplaced;                   /* backends without a slot in the last pass */
+    bool synced;                              /* the last model was fully applied */
 };
 
 /* render: ports (the flags'), state dir, bind address (its pools, servers
@@ -104,13 +113,14 @@ const struct ingress_params *reconciler_params(const struct reconciler *r);
 void reconciler_set_params(struct reconciler *r, const struct ingress_params *p, long long tag,
                            reconciler_params_fn done, void *ud);
 
-/* Renders haproxy.cfg and reloads HAProxy hitlessly, counted under reason
- * ("pool exhausted", "parameters"). Returns 1 when reloaded, 0 when the
+/* Renders haproxy.cfg and reloads HAProxy hitlessly, counted under reason.
+ * Returns 1 when reloaded, 0 when the
  * file is written but nobody can reload (attached mode: the caller says a
  * reload is pending), -1 with err set when the check or the signal failed
  * (HAProxy runs the old configuration). After 1 the runtime API reaches
  * the new worker on its next connection. */
-int reconciler_request_reload(struct reconciler *r, const char *reason, char *err, size_t errlen);
+int reconciler_request_reload(struct reconciler *r, enum reload_reason reason, char *err,
+                              size_t errlen);
 
 /* The custom error page bodies to serve (NULL, or NULL bodies: spoke's
  * pages); copied. A change is written at the start of the next pass and

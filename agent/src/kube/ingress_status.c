@@ -5,14 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/json_path.h"
 #include "util/log.h"
-
-/* root.a.b.c (c may be NULL: two steps), or NULL. */
-static json_t *json_path_get(const json_t *root, const char *a, const char *b, const char *c)
-{
-    json_t *v = json_object_get(json_object_get(root, a), b);
-    return c ? json_object_get(v, c) : v;
-}
 
 /* One PATCH in flight per Ingress key; later differences wait for the next
  * update, which compares with the store again. */
@@ -108,7 +102,7 @@ static void append_ips(json_t *out, const json_t *ips)
 static const char *node_address(const json_t *node)
 {
     static const char *const prefer[] = {"ExternalIP", "InternalIP"};
-    const json_t *addrs = json_object_get(json_object_get(node, "status"), "addresses");
+    const json_t *addrs = json_path(node, "status.addresses");
     for (size_t p = 0; p < 2; p++) {
         size_t i;
         const json_t *a;
@@ -133,18 +127,16 @@ struct node_walk {
 static int visit_slice(void *ud, json_t *slice)
 {
     struct node_walk *w = ud;
-    const json_t *md = json_object_get(slice, "metadata");
-    const char *ns = json_string_value(json_object_get(md, "namespace"));
     const char *svc = json_string_value(
-        json_object_get(json_object_get(md, "labels"), "kubernetes.io/service-name"));
-    if (!ns || !svc || strcmp(ns, w->ns) != 0 || strcmp(svc, w->service) != 0)
+        json_object_get(json_path(slice, "metadata.labels"), "kubernetes.io/service-name"));
+    if (!svc || strcmp(json_obj_ns(slice), w->ns) != 0 || strcmp(svc, w->service) != 0)
         return 0;
     size_t i;
     json_t *ep;
     json_array_foreach(json_object_get(slice, "endpoints"), i, ep)
     {
         const char *node = json_string_value(json_object_get(ep, "nodeName"));
-        if (!node || json_is_false(json_object_get(json_object_get(ep, "conditions"), "ready")))
+        if (!node || json_is_false(json_path(ep, "conditions.ready")))
             continue;
         const char *addr = node_address(store_get(w->nodes, NULL, node));
         if (addr)
@@ -211,7 +203,7 @@ json_t *ingress_status_wanted(const struct ingress_status *s,
     json_t *out = json_array();
     size_t i;
     json_t *e;
-    json_array_foreach(json_path_get(svc, "status", "loadBalancer", "ingress"), i, e)
+    json_array_foreach(json_path(svc, "status.loadBalancer.ingress"), i, e)
     {
         json_t *o = json_object();
         const char *ip = json_string_value(json_object_get(e, "ip"));
@@ -223,8 +215,8 @@ json_t *ingress_status_wanted(const struct ingress_status *s,
         json_array_append_new(out, o);
     }
     if (json_array_size(out) == 0)
-        append_ips(out, json_path_get(svc, "spec", "externalIPs", NULL));
-    const char *type = json_string_value(json_path_get(svc, "spec", "type", NULL));
+        append_ips(out, json_path(svc, "spec.externalIPs"));
+    const char *type = json_path_str(svc, "spec.type");
     if (json_array_size(out) == 0 && type && strcmp(type, "NodePort") == 0) {
         json_decref(out);
         out = sorted(node_port_addresses(s, st));
@@ -294,8 +286,7 @@ static void reconcile_one(struct ingress_status *s, struct store *ingresses, con
     json_t *ing = store_get(ingresses, ns, slash ? slash + 1 : key);
     if (!ing)
         return;
-    json_t *have =
-        json_object_get(json_object_get(json_object_get(ing, "status"), "loadBalancer"), "ingress");
+    json_t *have = json_path(ing, "status.loadBalancer.ingress");
     int same = json_array_size(wanted) == 0 ? json_array_size(have) == 0 : json_equal(have, wanted);
     if (!same)
         send_patch(s, key, wanted);

@@ -207,6 +207,30 @@ void model_free(struct routing_model *m)
     free(m);
 }
 
+const void *model_route_id_find(const void *base, size_t n, size_t size, size_t id_offset,
+                                const char *id, size_t len)
+{
+    size_t lo = 0, hi = n;
+    if (len >= MODEL_ROUTE_ID_SIZE)
+        return NULL;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const char *elem = (const char *)base + mid * size;
+        const char *rid = elem + id_offset;
+        size_t rlen = strlen(rid);
+        int c = memcmp(rid, id, rlen < len ? rlen : len);
+        if (c == 0)
+            c = rlen < len ? -1 : rlen > len;
+        if (c == 0)
+            return elem;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
 const struct model_backend *model_find_backend(const struct routing_model *m, const char *id)
 {
     size_t lo = 0, hi = m->n_backends;

@@ -147,6 +147,13 @@ void model_free(struct routing_model *m);
 
 /* Lookups by binary search; NULL when absent. */
 const struct model_backend *model_find_backend(const struct routing_model *m, const char *id);
+
+/* In an array of n elements of size bytes sorted by a route id (a
+ * char[MODEL_ROUTE_ID_SIZE] member at id_offset, strcmp order), the one
+ * whose id is the len bytes at id (any bytes, as HAProxy sent them), or
+ * NULL. */
+const void *model_route_id_find(const void *base, size_t n, size_t size, size_t id_offset,
+                                const char *id, size_t len);
 const struct model_tls *model_find_tls(const struct routing_model *m, const char *host);
 
 /* "Exact", "Prefix", "ImplementationSpecific". */

@@ -1,7 +1,7 @@
 /*
  * objects.h - the model's view of its input: the Kubernetes objects of each
  * kind, indexed for lookup by namespace/name, EndpointSlices grouped by the
- * Service they belong to, plus small helpers to read JSON fields.
+ * Service they belong to (util/json_path.h reads their fields).
  *
  * The index borrows the objects (no references taken): they must outlive it.
  */
@@ -12,6 +12,8 @@
 #include <stddef.h>
 
 #include <jansson.h>
+
+#include "util/json_path.h"
 
 struct object_ref {
     const char *ns;    /* "" for cluster-scoped objects */
@@ -43,16 +45,5 @@ json_t *object_list_get(const struct object_list *l, const char *ns, const char 
  * returns how many follow contiguously in ix->endpoint_slices.items. */
 size_t object_index_slices(const struct object_index *ix, const char *ns, const char *service,
                            size_t *first);
-
-/* JSON helpers. path is dot-separated object keys ("spec.ingressClassName");
- * keys that contain dots (annotations) need json_object_get. NULL when any
- * step is missing or of the wrong type. */
-json_t *json_path(const json_t *root, const char *path);
-const char *json_path_str(const json_t *root, const char *path);
-/* An annotation's string value, or NULL. */
-const char *json_annotation(const json_t *obj, const char *key);
-/* metadata.namespace ("" when absent) and metadata.name ("" when absent). */
-const char *json_obj_ns(const json_t *obj);
-const char *json_obj_name(const json_t *obj);
 
 #endif

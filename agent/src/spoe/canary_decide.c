@@ -2,6 +2,7 @@
 #include "spoe/canary_decide.h"
 
 #include <regex.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -96,23 +97,8 @@ size_t canary_set_count(const struct canary_set *set)
 
 static const struct canary_entry *find(const struct canary_set *set, const char *id, size_t len)
 {
-    size_t lo = 0, hi = set->n;
-    if (len >= MODEL_ROUTE_ID_SIZE)
-        return NULL;
-    char key[MODEL_ROUTE_ID_SIZE];
-    memcpy(key, id, len);
-    key[len] = '\0';
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(set->entries[mid].id, key);
-        if (c == 0)
-            return &set->entries[mid];
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return NULL;
+    return model_route_id_find(set->entries, set->n, sizeof(*set->entries),
+                               offsetof(struct canary_entry, id), id, len);
 }
 
 static bool bytes_eq(const uint8_t *p, size_t n, const char *s)

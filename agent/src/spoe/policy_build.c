@@ -6,6 +6,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -753,24 +754,8 @@ time_t policy_set_built_at(const struct policy_set *set)
 const struct route_entry *policy_find_route(const struct policy_set *set, const char *id,
                                             size_t len)
 {
-    size_t lo = 0, hi = set->n_routes;
-    if (len >= MODEL_ROUTE_ID_SIZE)
-        return NULL;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        const char *rid = set->routes[mid].id;
-        size_t rlen = strlen(rid);
-        int c = memcmp(rid, id, rlen < len ? rlen : len);
-        if (c == 0)
-            c = rlen < len ? -1 : rlen > len;
-        if (c == 0)
-            return &set->routes[mid];
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return NULL;
+    return model_route_id_find(set->routes, set->n_routes, sizeof(*set->routes),
+                               offsetof(struct route_entry, id), id, len);
 }
 
 int policy_set_route(const struct policy_set *set, const char *route_id, bool *deny_all)

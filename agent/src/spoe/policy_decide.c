@@ -194,15 +194,10 @@ static bool source_ok(const struct ing_policy *p, const struct spoe_request *req
     return true;
 }
 
-/* The verdict of policy p (not NULL; external only when denied before the
- * call) on req: true when allowed. */
-static bool decide_policy(const struct ing_policy *p, const struct spoe_request *req,
-                          struct spoe_reply *reply)
+/* The verdict of p's auth type (not external) on req: true when allowed. */
+static bool check_auth(const struct ing_policy *p, const struct spoe_request *req,
+                       struct spoe_reply *reply)
 {
-    if (p->deny_all)
-        return deny(reply, 503, NULL);
-    if (!source_ok(p, req))
-        return deny(reply, 403, NULL);
     switch (p->type) {
     case POLICY_AUTH_NONE:
         return allow(reply);
@@ -243,12 +238,19 @@ bool policy_evaluate(const struct policy_set *set, const struct spoe_request *re
         allow(reply);
         return true;
     }
-    if (p->type == POLICY_AUTH_EXTERNAL && !p->deny_all && source_ok(p, req)) {
+    bool allowed;
+    if (p->deny_all) {
+        allowed = deny(reply, 503, NULL);
+    } else if (!source_ok(p, req)) {
+        allowed = deny(reply, 403, NULL);
+    } else if (p->type == POLICY_AUTH_EXTERNAL) {
         /* May defer the reply: nothing may follow; it counts itself. */
         ext_auth_decide(set->ext_auth, p->ext, p->counter, e->id, strlen(e->id), req, reply);
         return true;
+    } else {
+        allowed = check_auth(p, req, reply);
     }
-    auth_counter_count(p->counter, decide_policy(p, req, reply));
+    auth_counter_count(p->counter, allowed);
     return true;
 }
 
